@@ -1,0 +1,1 @@
+"""RepCounter: the appliance (capture, pose, exercise, workout history, daemon)."""

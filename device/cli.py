@@ -1,0 +1,31 @@
+"""The `repcounter` command: one subcommand per job, each a thin wrapper over a module."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from device.errors import RepCounterError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="repcounter", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    # Each module adds its own subcommand and sets `run` to the function that executes it.
+    # (registered below; keep one line per command)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except RepCounterError as exc:
+        print(f"repcounter: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""MoveNet model files: the manifest, checksum verification, `models fetch` and `models convert`."""

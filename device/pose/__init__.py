@@ -1,0 +1,1 @@
+"""Pose engine: MoveNet on LiteRT, crop tracking and One Euro smoothing."""
