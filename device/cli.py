@@ -6,13 +6,16 @@ import argparse
 import sys
 
 from device.errors import RepCounterError
+from device.models import cli as models_cli
+from device.pose import commands as pose_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="repcounter", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    # Each module adds its own subcommand and sets `run` to the function that executes it.
-    # (registered below; keep one line per command)
+    # Each module adds its own subcommands and sets `run` to the function that executes them.
+    pose_commands.register(commands)
+    models_cli.register(commands)
     return parser
 
 

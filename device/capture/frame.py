@@ -19,3 +19,19 @@ class Frame:
     image: np.ndarray
     t: float
     index: int
+
+
+@dataclass(frozen=True)
+class Captured:
+    """A frame as a source delivers it to the live pipeline.
+
+    t_captured: time.monotonic() when the source returned it (for capture-to-event latency).
+    preview: a low-resolution image for the phone preview when the source makes one (the Pi
+    camera's lores stream), else None and the preview is scaled down from the frame.
+    preview_format: "rgb" (height, width, 3) or "yuv420" (I420 planes, height * 3 / 2 rows).
+    """
+
+    frame: Frame
+    t_captured: float
+    preview: np.ndarray | None = None
+    preview_format: str = "rgb"

@@ -14,7 +14,9 @@ from pathlib import Path
 
 from device.errors import ModelError
 
-MODELS_DIR = Path(os.environ.get("REPCOUNTER_MODELS_DIR", Path(__file__).resolve().parents[2] / "models"))
+MODELS_DIR = Path(
+    os.environ.get("REPCOUNTER_MODELS_DIR", Path(__file__).resolve().parents[2] / "models")
+)
 MANIFEST_NAME = "manifest.json"
 
 
@@ -50,7 +52,9 @@ def load_manifest(models_dir: Path = MODELS_DIR) -> list[ModelEntry]:
         data = json.loads(manifest.read_text())
         return [ModelEntry(**entry) for entry in data["models"]]
     except FileNotFoundError as exc:
-        raise ModelError(f"{manifest} is missing: restore it from git (git checkout models/).") from exc
+        raise ModelError(
+            f"{manifest} is missing: restore it from git (git checkout models/)."
+        ) from exc
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"{manifest} is malformed ({exc}): restore it from git.") from exc
 
@@ -67,11 +71,19 @@ def verify(entry: ModelEntry, models_dir: Path = MODELS_DIR) -> Path:
     """The path of entry's file after checking that it exists and matches its sha256."""
     path = entry.path(models_dir)
     if not path.is_file():
-        hint = "run `repcounter models fetch`" if entry.url else "restore it with `git checkout models/`"
+        hint = (
+            "run `repcounter models fetch`"
+            if entry.url
+            else "restore it with `git checkout models/`"
+        )
         raise ModelError(f"model file {path} is missing: {hint}.")
     actual = sha256_of(path)
     if actual != entry.sha256:
-        hint = "run `repcounter models fetch` again" if entry.url else "restore it with `git checkout models/`"
+        hint = (
+            "run `repcounter models fetch` again"
+            if entry.url
+            else "restore it with `git checkout models/`"
+        )
         raise ModelError(
             f"model file {path} is corrupt or truncated (sha256 {actual[:12]}…, "
             f"expected {entry.sha256[:12]}…): delete it and {hint}."

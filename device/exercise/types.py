@@ -1,0 +1,54 @@
+"""What the exercise engine reports: reps (complete or partial), form cues and its live state."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Cue:
+    """A form or placement cue, e.g. code "go_deeper", message "Go deeper"."""
+
+    code: str
+    message: str
+    t: float
+    exercise: str | None = None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Rep:
+    """One repetition. complete=False marks a partial rep (did not reach depth).
+
+    Times are in the pose timestamps' seconds; depth is 1.0 at the target depth and above
+    1.0 when deeper; down_s and up_s are the tempo of the two halves.
+    """
+
+    exercise: str
+    complete: bool
+    t_start: float
+    t_bottom: float
+    t_end: float
+    depth: float
+    down_s: float
+    up_s: float
+    cues: tuple[Cue, ...] = ()
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["cues"] = [c.to_json() for c in self.cues]
+        return data
+
+
+@dataclass
+class ExerciseState:
+    """The live state shown on the phone."""
+
+    exercise: str | None = None
+    reps: int = 0
+    partial_reps: int = 0
+    phase: str = "idle"
+    placement: Cue | None = None
+    counts: dict[str, int] = field(default_factory=dict)

@@ -1,0 +1,137 @@
+"""`repcounter pose` (keypoints of an image or video) and `repcounter bench` (model vs pipeline)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from device.capture.frame import Frame
+from device.capture.video_file import IMAGE_SUFFIXES, iter_media, iter_video
+from device.errors import ModelError
+from device.models.manifest import MODELS_DIR, available, load_manifest
+from device.pose.keypoints import KEYPOINT_NAMES, Pose
+from device.pose.movenet import crop_and_resize, full_image_region
+from device.pose.pipeline import PosePipeline
+from device.pose.runtime import ACCELERATORS, open_entry
+
+# A still image has no previous frame to crop from: run it this many times so the crop settles,
+# as TensorFlow's own MoveNet tests do, and report the last result.
+STILL_IMAGE_RUNS = 4
+SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+BENCH_VIDEO = SHARED_DATA / "clips" / "darebee_squat.mp4"
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    pose = commands.add_parser(
+        "pose", help="print the keypoints of every frame of an image or video"
+    )
+    pose.add_argument("media", type=Path, help="an image (png, jpg, bmp) or a video file")
+    pose.add_argument("--model", default="lightning", help="lightning (default) or thunder")
+    pose.add_argument("--accelerator", default="auto", choices=ACCELERATORS)
+    pose.add_argument("--threads", type=int, default=None, help="CPU threads (default: up to 4)")
+    pose.add_argument("--no-smoothing", action="store_true", help="raw keypoints, no One Euro")
+    pose.add_argument("--json", action="store_true", help="one JSON object per frame")
+    pose.set_defaults(run=run_pose)
+
+    bench = commands.add_parser("bench", help="time the model alone and the whole pose pipeline")
+    bench.add_argument("--video", type=Path, default=BENCH_VIDEO, help="frames to time on")
+    bench.add_argument("--frames", type=int, default=150, help="frames per model (default 150)")
+    bench.add_argument("--threads", type=int, default=None, help="CPU threads (default: up to 4)")
+    bench.set_defaults(run=run_bench)
+
+
+def _print_pose(index: int, pose: Pose, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"frame": index, **pose.to_json()}), flush=True)
+        return
+    points = " ".join(
+        f"{name}=({x:.0f},{y:.0f},{s:.2f})"
+        for name, (x, y, s) in zip(KEYPOINT_NAMES, pose.keypoints, strict=True)
+    )
+    print(f"frame {index} t={pose.t:.3f}s score={pose.score:.2f} {points}", flush=True)
+
+
+def run_pose(args: argparse.Namespace) -> int:
+    pipeline = PosePipeline.create(
+        args.model, args.accelerator, args.threads, smoothing=not args.no_smoothing
+    )
+    still = args.media.suffix.lower() in IMAGE_SUFFIXES
+    for frame in iter_media(args.media):
+        runs = STILL_IMAGE_RUNS if still else 1
+        for _ in range(runs):
+            pose = pipeline.process(frame)
+        _print_pose(frame.index, pose, args.json)
+    return 0
+
+
+def _percentiles(seconds: list[float]) -> tuple[float, float]:
+    ms = np.array(seconds) * 1000
+    return float(np.median(ms)), float(np.percentile(ms, 90))
+
+
+def bench_model(pipeline: PosePipeline, frames: list[Frame]) -> dict:
+    """Model-only and full-pipeline time per frame, interleaved so machine noise hits both."""
+    size = pipeline.model.input_size
+    model_input = crop_and_resize(
+        frames[0].image, full_image_region(*frames[0].image.shape[1::-1]), size
+    )
+    for frame in frames[:10]:  # warm-up: caches, XNNPACK packing, crop settling
+        pipeline.model(model_input)
+        pipeline.process(frame)
+    pipeline.reset()
+    model_times, pipeline_times = [], []
+    for frame in frames:
+        start = time.perf_counter()
+        pipeline.model(model_input)
+        model_times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        pipeline.process(frame)
+        pipeline_times.append(time.perf_counter() - start)
+    model_median, model_p90 = _percentiles(model_times)
+    pipe_median, pipe_p90 = _percentiles(pipeline_times)
+    return {
+        **pipeline.backend.to_json(),
+        "model_ms_median": round(model_median, 2),
+        "model_ms_p90": round(model_p90, 2),
+        "pipeline_ms_median": round(pipe_median, 2),
+        "pipeline_ms_p90": round(pipe_p90, 2),
+        "ratio_median": round(pipe_median / model_median, 3),
+    }
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    if not args.video.exists():
+        raise ModelError(f"bench video {args.video} is missing: pass --video PATH.")
+    frames = []
+    for frame in iter_video(args.video):
+        frames.append(frame)
+        if len(frames) >= args.frames:
+            break
+    height, width = frames[0].image.shape[:2]
+    print(
+        f"bench: {len(frames)} frames of {args.video.name} ({width}x{height}); "
+        "pipeline = crop + resize + model + decode + One Euro smoothing"
+    )
+    print(
+        f"{'model':<10} {'backend':<8} {'file':<48} {'model ms':>16} {'pipeline ms':>16} "
+        f"{'ratio':>6}"
+    )
+    for entry in available(load_manifest(MODELS_DIR)):
+        try:
+            model = open_entry(entry, args.threads)
+        except ModelError as exc:
+            print(f"{entry.name:<10} {entry.accelerator:<8} {entry.file:<48} skipped: {exc}")
+            continue
+        r = bench_model(PosePipeline(model), frames)
+        print(
+            f"{entry.name:<10} {r['accelerator']:<8} {r['model_file']:<48} "
+            f"{r['model_ms_median']:>7.2f} p90 {r['model_ms_p90']:>5.2f} "
+            f"{r['pipeline_ms_median']:>7.2f} p90 {r['pipeline_ms_p90']:>5.2f} "
+            f"{r['ratio_median']:>6.3f}",
+            flush=True,
+        )
+    return 0

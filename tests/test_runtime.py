@@ -1,0 +1,104 @@
+"""Interpreter construction: backends, fallbacks and clear errors for bad model files."""
+
+import json
+import shutil
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from device.errors import ModelError
+from device.models.manifest import sha256_of
+from device.pose import runtime
+
+INT8 = "movenet_single_pose_lightning_ptq.tflite"
+EDGETPU = "movenet_single_pose_lightning_ptq_edgetpu.tflite"
+
+
+@pytest.fixture()
+def models_dir(tmp_path, shared_data):
+    """A models folder holding the official int8 and Edge TPU builds and their manifest."""
+    for name in (INT8, EDGETPU):
+        shutil.copy(shared_data / "models" / name, tmp_path / name)
+    entries = [
+        {"name": "lightning", "file": name, "sha256": sha256_of(tmp_path / name),
+         "input_size": 192, "input_dtype": "uint8", "accelerator": accel, "source": "test",
+         "upstream": "", "license": "Apache-2.0"}
+        for name, accel in ((INT8, "cpu"), (EDGETPU, "edgetpu"))
+    ]  # fmt: skip
+    (tmp_path / "manifest.json").write_text(json.dumps({"models": entries}))
+    return tmp_path
+
+
+@pytest.fixture()
+def no_libedgetpu(monkeypatch):
+    """This machine has no libedgetpu; make that explicit so the tests mean the same on a Pi."""
+    monkeypatch.setattr(runtime, "EDGETPU_LIBRARY", "libedgetpu-not-installed.so.1")
+
+
+def test_auto_without_libedgetpu_runs_on_cpu(models_dir, no_libedgetpu):
+    model = runtime.open_model("lightning", "auto", 2, models_dir)
+    assert model.backend.accelerator == "cpu" and model.backend.model.file == INT8
+    out = model(np.zeros((192, 192, 3), np.uint8))
+    assert out.shape == (17, 3)
+
+
+def test_edgetpu_without_libedgetpu_is_a_clear_error(models_dir, no_libedgetpu):
+    with pytest.raises(ModelError, match=r"Edge TPU cannot be used.*accelerator = cpu"):
+        runtime.open_model("lightning", "edgetpu", 2, models_dir)
+
+
+def test_edgetpu_without_edgetpu_model_is_a_clear_error(models_dir):
+    (models_dir / EDGETPU).unlink()
+    with pytest.raises(ModelError, match="repcounter models fetch"):
+        runtime.open_model("lightning", "edgetpu", 2, models_dir)
+
+
+def test_edgetpu_model_on_cpu_is_a_clear_error(shared_data):
+    with pytest.raises(ModelError, match="Edge TPU build and cannot run on the CPU"):
+        runtime.open_model_file(shared_data / "models" / EDGETPU, 2)
+
+
+def test_truncated_model_is_refused_by_checksum(models_dir, no_libedgetpu):
+    data = (models_dir / INT8).read_bytes()
+    (models_dir / INT8).write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelError, match="corrupt or truncated"):
+        runtime.open_model("lightning", "cpu", 2, models_dir)
+
+
+def test_garbage_model_file_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"not a flatbuffer" * 100)
+    with pytest.raises(ModelError, match=r"bad\.tflite"):
+        runtime.open_model_file(bad, 1)
+
+
+def test_unknown_model_and_accelerator_are_clear_errors(models_dir):
+    with pytest.raises(ModelError, match="unknown model 'heavy'"):
+        runtime.open_model("heavy", "cpu", 1, models_dir)
+    with pytest.raises(ModelError, match="accelerator must be one of"):
+        runtime.open_model("lightning", "gpu", 1, models_dir)
+
+
+def test_falls_back_to_tflite_runtime(monkeypatch, models_dir, no_libedgetpu):
+    """Only tflite_runtime installed: its Interpreter is used (here a shim over LiteRT's)."""
+    from ai_edge_litert import interpreter as litert
+
+    shim_interpreter = types.ModuleType("tflite_runtime.interpreter")
+    shim_interpreter.Interpreter = litert.Interpreter
+    shim_interpreter.load_delegate = litert.load_delegate
+    shim = types.ModuleType("tflite_runtime")
+    shim.interpreter = shim_interpreter
+    monkeypatch.setitem(sys.modules, "ai_edge_litert", None)  # import fails
+    monkeypatch.setitem(sys.modules, "tflite_runtime", shim)
+    monkeypatch.setitem(sys.modules, "tflite_runtime.interpreter", shim_interpreter)
+    model = runtime.open_model("lightning", "auto", 1, models_dir)
+    assert model.backend.runtime == "tflite_runtime"
+
+
+def test_no_runtime_at_all_is_a_clear_error(monkeypatch, models_dir):
+    monkeypatch.setitem(sys.modules, "ai_edge_litert", None)
+    monkeypatch.setitem(sys.modules, "tflite_runtime", None)
+    with pytest.raises(ModelError, match="pip install ai-edge-litert"):
+        runtime.open_model("lightning", "cpu", 1, models_dir)
