@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from device.errors import RepCounterError
+from device.exercise import commands as exercise_commands
 from device.models import cli as models_cli
 from device.pose import commands as pose_commands
 
@@ -16,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Each module adds its own subcommands and sets `run` to the function that executes them.
     pose_commands.register(commands)
     models_cli.register(commands)
+    exercise_commands.register(commands)
     return parser
 
 

@@ -44,7 +44,12 @@ class Rep:
 
 @dataclass
 class ExerciseState:
-    """The live state shown on the phone."""
+    """The live state shown on the phone.
+
+    reps and partial_reps are those of the current exercise; counts and partial_counts hold
+    every exercise's. phase: idle (no top level seen yet), top, down or up. view: side, front,
+    other (three-quarter) or None; posture: upright, prone or None.
+    """
 
     exercise: str | None = None
     reps: int = 0
@@ -52,3 +57,11 @@ class ExerciseState:
     phase: str = "idle"
     placement: Cue | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    partial_counts: dict[str, int] = field(default_factory=dict)
+    view: str | None = None
+    posture: str | None = None
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["placement"] = self.placement.to_json() if self.placement else None
+        return data

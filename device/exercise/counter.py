@@ -1,0 +1,141 @@
+"""What squats and push-ups share: measure a height per frame, cut it into reps, judge each rep.
+
+Judging a closed excursion (see reps.py):
+1. it must start from the top: rules.end_fraction of its whole path seen (a rep cut by the start
+   of the video, or begun from a crouch, is not a rep), or, where it starts at the point where
+   the previous rep ended, a way down of at least rules.return_fraction of its way up;
+2. the feet (squat) or hands (push-up) stay within rules.planted_tolerance body units: the joints
+   that carry the body do not move in these exercises, while walking moves them;
+3. depth = range of motion / the drop that reaches the target depth (hips at knee height; elbows
+   at 90 degrees), measured at the bottom. At least rules.count_depth of it, and at least
+   rules.relative_depth of the person's own typical range (median of their last complete reps),
+   makes a complete rep; less is a partial rep.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from device.exercise.body import BodyScale
+from device.exercise.geometry import Joints
+from device.exercise.reps import Excursion, RepSegmenter, Sample
+from device.exercise.rules import ExerciseRules
+from device.exercise.types import Cue, Rep
+
+TYPICAL_REPS = 5  # complete reps that make the person's typical range of motion
+
+
+@dataclass
+class Measure:
+    """One frame's measurements; heights and positions in body units."""
+
+    h: float  # the height that goes down and up
+    target: float  # the height that is exactly target depth
+    anchor: np.ndarray  # (2, 2): left and right planted joint (feet or hands), NaN if hidden
+    view: str | None
+
+
+class ExerciseCounter(ABC):
+    """Counts one exercise; subclasses say how to measure a frame and which cues a rep earns."""
+
+    name: str
+
+    def __init__(self, rules: ExerciseRules) -> None:
+        self.rules = rules
+        self.segmenter = RepSegmenter(rules, self.min_rom)
+        self._typical: deque[float] = deque(maxlen=TYPICAL_REPS)
+        self._recent: deque[tuple[float, float]] = deque()
+
+    @property
+    @abstractmethod
+    def min_rom(self) -> float: ...
+
+    @abstractmethod
+    def measure(self, joints: Joints, scale: BodyScale, view: str | None) -> Measure | None: ...
+
+    @abstractmethod
+    def cues(self, excursion: Excursion, depth: float, view: str | None) -> list[Cue]: ...
+
+    def reset(self) -> None:
+        self.segmenter.reset()
+        self._typical.clear()
+        self._recent.clear()
+
+    def update(
+        self, joints: Joints | None, scale: BodyScale, view: str | None, t: float
+    ) -> Rep | None:
+        """Feed one frame (joints None: not measurable or not this exercise's posture)."""
+        m = self.measure(joints, scale, view) if joints is not None else None
+        excursion = self.segmenter.update(t, None if m is None else self._filtered(t, m.h), m)
+        return self.judge(excursion) if excursion is not None else None
+
+    def _filtered(self, t: float, h: float) -> float:
+        """Median of the heights of the last rules.glitch_filter_s: a keypoint that jumps for a
+        frame or two (MoveNet swapping or losing a joint) does not move the height."""
+        self._recent.append((t, h))
+        while self._recent[0][0] < t - self.rules.glitch_filter_s:
+            self._recent.popleft()
+        return float(np.median([v for _, v in self._recent]))
+
+    def flush(self) -> Rep | None:
+        excursion = self.segmenter.flush()
+        return self.judge(excursion) if excursion is not None else None
+
+    def judge(self, excursion: Excursion) -> Rep | None:
+        rules = self.rules
+        if excursion.chained:
+            if excursion.rom_down < rules.return_fraction * excursion.rom_up:
+                return None
+        elif excursion.seen_share < rules.end_fraction:
+            return None
+        if anchor_spread(excursion) > rules.planted_tolerance:
+            return None
+        bottom: Sample = excursion.bottom
+        top = max(excursion.top, excursion.peak.h)
+        target_drop = top - bottom.data.target
+        depth = excursion.rom / target_drop if target_drop > 1e-6 else float("inf")
+        typical = float(np.median(self._typical)) if self._typical else 0.0
+        complete = depth >= rules.count_depth and excursion.rom >= rules.relative_depth * typical
+        if complete:
+            self._typical.append(excursion.rom)
+        view = bottom.data.view
+        return Rep(
+            exercise=self.name,
+            complete=complete,
+            t_start=round(excursion.t_start, 3),
+            t_bottom=round(bottom.t, 3),
+            t_end=round(excursion.t_end, 3),
+            depth=round(float(min(depth, 9.99)), 2),
+            down_s=round(bottom.t - excursion.t_start, 2),
+            up_s=round(excursion.t_end - bottom.t, 2),
+            cues=tuple(self.cues(excursion, depth, view)),
+        )
+
+
+def anchor_spread(excursion: Excursion) -> float:
+    """How far the planted joints wandered: per body side, the 80th percentile of the distance
+    from their median position (a few frames of a swapped left/right keypoint do not count)."""
+    anchors = np.array([s.data.anchor for s in excursion.samples if s.data is not None])
+    spread = 0.0
+    for side in range(anchors.shape[1]):
+        points = anchors[:, side]
+        points = points[~np.isnan(points).any(axis=1)]
+        if len(points) >= 3:
+            distances = np.linalg.norm(points - np.median(points, axis=0), axis=1)
+            spread = max(spread, float(np.percentile(distances, 80)))
+    return spread
+
+
+def near_bottom(excursion: Excursion, share: float = 0.25) -> list[Sample]:
+    """Samples within `share` of the range of motion from the bottom."""
+    limit = excursion.bottom.h + share * excursion.rom
+    return [s for s in excursion.samples if s.h <= limit and s.data is not None]
+
+
+def after_bottom(excursion: Excursion) -> list[Sample]:
+    """Samples from the bottom to the end of the rep (the way up and the top)."""
+    return [s for s in excursion.samples if s.t >= excursion.bottom.t and s.data is not None]

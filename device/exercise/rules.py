@@ -1,0 +1,236 @@
+"""Every threshold of the exercise engine, with what it means and where its value comes from.
+
+Lengths are in body units, never pixels: squat heights are divided by the leg length (thigh + shin)
+and push-up heights by the arm length (upper arm + forearm), each the 90th percentile of the 2D
+segment lengths seen over the last seconds (a segment is never longer than its true length in a
+picture, and it is seen at full length whenever it lies across the camera). So the distance to
+the camera and the person's size cancel out.
+
+The values were chosen from anatomy and the geometry of the two movements (worked out in
+docs/exercise.md), rounded, and then checked on the development half of the clips; none was
+fitted to a clip.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ExerciseRules(BaseModel):
+    """Thresholds for pose quality, rep counting, exercise recognition, form cues and placement."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    # --- pose quality -------------------------------------------------------------------------
+    min_keypoint_score: float = Field(
+        0.2,
+        ge=0.0,
+        le=1.0,
+        description="A keypoint scored below this is missing (never used as a position). 0.2 is "
+        "the minimum keypoint score of Google's TF.js MoveNet detector.",
+    )
+    min_pose_score: float = Field(
+        0.25,
+        ge=0.0,
+        le=1.0,
+        description="Below this pose score nobody is in view. 0.25 is TF.js MoveNet's minimum "
+        "pose score, also used by the pose pipeline to drop the person.",
+    )
+    max_gap_s: float = Field(
+        1.0,
+        gt=0.0,
+        description="Seconds a measurement may be missing (person lost, joints hidden) before a "
+        "rep in progress is abandoned, so stepping out of view never completes a rep. About one "
+        "third of the shortest controlled rep (~3 s).",
+    )
+    scale_window_s: float = Field(
+        10.0,
+        gt=0.0,
+        description="Seconds of history for the body size (90th percentile of each 2D segment "
+        "length): long enough to include a moment where each limb lies across the camera.",
+    )
+
+    # --- rep counting (shared) ----------------------------------------------------------------
+    glitch_filter_s: float = Field(
+        0.15, ge=0.0,
+        description="The height is the median over this many seconds (about 5 frames at 30 fps) "
+        "so a keypoint that jumps for a frame or two does not open or close a rep.",
+    )
+    top_window_s: float = Field(
+        2.0,
+        gt=0.0,
+        description="The top level is the highest point of this many seconds at rest, so it "
+        "follows the person (a new stance, a new set) without needing a calibration.",
+    )
+    start_drop: float = Field(
+        0.08,
+        gt=0.0,
+        description="Drop below the top level (body units) that opens a rep: well above the "
+        "keypoint jitter of a still person (about 0.02) and below any real rep.",
+    )
+    return_fraction: float = Field(
+        0.5, gt=0.0, lt=1.0,
+        description="A rep is back up once the height has recovered this share of its way down: "
+        "past the midpoint the person is nearer the top than the bottom. The next rep may start "
+        "from there (a set without full lockouts still counts; the lockout cue says so).",
+    )
+    end_fraction: float = Field(
+        0.8, gt=0.0, le=1.0,
+        description="Where a rep is cut (the first rep after the start or after the person was "
+        "lost; a rep open when the video ends or the person leaves) it counts only if this "
+        "share of its whole path down and up was seen: most of the way, as the clips' truth "
+        "defines a rep cut by a clip's edge that may be counted.",
+    )
+    settle_s: float = Field(
+        0.3,
+        gt=0.0,
+        description="Seconds without a new highest point after the return before a rep is "
+        "closed; the rep's end time is that highest point (lockout is judged there).",
+    )
+    min_rep_s: float = Field(
+        0.5,
+        gt=0.0,
+        description="Shortest rep: the fastest push-ups and squats take about 1 s; a dip shorter "
+        "than 0.5 s is a keypoint glitch, not a rep.",
+    )
+    max_rep_s: float = Field(
+        20.0,
+        gt=0.0,
+        description="Longest rep, pauses included: sitting down on a chair and getting up later "
+        "is not a squat.",
+    )
+    count_depth: float = Field(
+        0.5,
+        gt=0.0,
+        description="Share of the target depth (hips to knee height; elbows at 90 degrees) a rep "
+        "must reach to count; shallower reps are partial reps. Half the hip drop is a half squat "
+        "(knees at about 100 degrees); half the shoulder drop, elbows at about 120 degrees.",
+    )
+    relative_depth: float = Field(
+        0.5,
+        gt=0.0,
+        le=1.0,
+        description="A rep with less than this share of the person's own typical range of motion "
+        "(median of their last complete reps) is a partial rep: a half rep in a set of full ones.",
+    )
+    planted_tolerance: float = Field(
+        0.5, gt=0.0,
+        description="How far (body units) the feet (squat) or hands (push-up) may wander during "
+        "a rep, as the 80th percentile of their distance from their median position: they stay "
+        "planted. A joint carried steadily over a distance D scores 0.4 D; walking covers about "
+        "1.5 leg lengths in the second a rep takes, which scores 0.6, so people walking through "
+        "never make a rep. Planted joints score under 0.2, up to 0.4 where keypoints drift.",
+    )
+
+    # --- squat --------------------------------------------------------------------------------
+    squat_min_rom: float = Field(
+        0.15,
+        gt=0.0,
+        description="Smallest hip drop (leg lengths) that is a squat attempt at all; smaller "
+        "dips are ignored. A quarter squat drops the hips about 0.15 leg lengths; the hip bob "
+        "of walking is about 0.03.",
+    )
+    squat_lean_deg: float = Field(
+        55.0,
+        gt=0.0,
+        lt=90.0,
+        description="Torso angle from vertical at the bottom above which the cue 'keep your "
+        "chest up' is given (side view only). Back squats lean 30-50 degrees at parallel (low "
+        "bar up to about 50); more means the hips shoot back.",
+    )
+    squat_knee_ratio: float = Field(
+        0.8,
+        gt=0.0,
+        description="Knee distance / ankle distance at the bottom below which the knees cave in "
+        "(front view only). Knees tracking over the toes keep the ratio at 1 or more.",
+    )
+    squat_lockout_deg: float = Field(
+        160.0,
+        gt=90.0,
+        le=180.0,
+        description="Knee angle at the top of a rep below which the cue 'stand up fully' is "
+        "given (side view only; from the front a bent knee still looks straight).",
+    )
+    depth_tolerance: float = Field(
+        0.1,
+        ge=0.0,
+        lt=1.0,
+        description="Depth shortfall tolerated before 'go deeper' / 'go lower': keypoints are "
+        "a few centimetres uncertain, about 0.1 of the target drop.",
+    )
+
+    # --- push-up ------------------------------------------------------------------------------
+    pushup_min_rom: float = Field(
+        0.15,
+        gt=0.0,
+        description="Smallest shoulder drop (arm lengths) that is a push-up attempt at all. "
+        "Bending the elbows to 90 degrees drops the shoulders about 0.45 arm lengths.",
+    )
+    pushup_hip_deg: float = Field(
+        20.0,
+        gt=0.0,
+        lt=90.0,
+        description="Bend at the hip of the shoulder-hip-ankle line (degrees) beyond which the "
+        "hips sag or pike (side view only). A straight plank is within about 10 degrees; 20 "
+        "leaves room for keypoint noise.",
+    )
+    pushup_lockout_deg: float = Field(
+        150.0,
+        gt=90.0,
+        le=180.0,
+        description="Elbow angle at the top of a rep below which the cue 'lock out your arms' "
+        "is given (side view only). Straight arms measure 160-180 degrees in 2D.",
+    )
+
+    # --- recognition, view and placement ------------------------------------------------------
+    upright_deg: float = Field(
+        45.0,
+        gt=0.0,
+        lt=90.0,
+        description="A body line (shoulders to ankles) within this angle of vertical is upright "
+        "(standing, squatting: the shoulders stay over the feet for balance).",
+    )
+    prone_deg: float = Field(
+        55.0,
+        gt=0.0,
+        lt=90.0,
+        description="A body line more than this angle from vertical is lying (a plank is 70-90 "
+        "degrees from vertical).",
+    )
+    posture_s: float = Field(
+        0.5,
+        gt=0.0,
+        description="Seconds a new posture must hold before the engine switches exercise.",
+    )
+    shoulder_torso_ratio: float = Field(
+        0.7,
+        gt=0.0,
+        description="Shoulder width / torso length of a body seen face-on (shoulder joints about "
+        "0.20 and shoulder-to-hip about 0.29 of body height, Drillis and Contini). The measured "
+        "ratio against it gives the camera's angle around the body.",
+    )
+    side_view_deg: float = Field(
+        40.0,
+        gt=0.0,
+        lt=90.0,
+        description="Camera within this angle of the person's profile is a side view (the view "
+        "that shows knee, hip, elbow angles and the body line truthfully).",
+    )
+    front_view_deg: float = Field(
+        60.0,
+        gt=0.0,
+        lt=90.0,
+        description="Camera more than this angle from the profile (within 30 degrees of face-on "
+        "or head-on) is a front view; in between is a three-quarter view.",
+    )
+    view_window_s: float = Field(
+        1.0,
+        gt=0.0,
+        description="Seconds over which the view is judged (median), so one odd frame does not "
+        "switch cues on or off.",
+    )
+    placement_s: float = Field(
+        1.0,
+        gt=0.0,
+        description="Seconds a placement problem must last before its cue is shown.",
+    )

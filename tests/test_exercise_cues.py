@@ -1,0 +1,141 @@
+"""Form cues tied to their rep, only where the view supports them; placement cues; the rules."""
+
+from __future__ import annotations
+
+from device.exercise.counting import count_poses
+from device.exercise.rules import ExerciseRules
+from device.exercise.tracker import ExerciseTracker
+from tests.synthetic_poses import (
+    next_t,
+    nobody,
+    poses,
+    pushup_skeleton,
+    reps,
+    squat_skeleton,
+)
+
+
+def cue_codes(program, skeleton, yaw, **kwargs) -> list[list[str]]:
+    result = count_poses(poses(program, skeleton, yaw, noise_px=1.0, **kwargs))
+    return [[c.code for c in rep.cues] for rep in result.reps]
+
+
+def test_good_squats_and_pushups_get_no_cues():
+    assert cue_codes(reps(3, depth=1.1), squat_skeleton, 0.0) == [[]] * 3
+    assert cue_codes(reps(3, depth=1.1), pushup_skeleton, 0.0) == [[]] * 3
+
+
+def test_shallow_squat_and_pushup():
+    assert cue_codes(reps(2, depth=0.7), squat_skeleton, 0.0) == [["go_deeper"]] * 2
+    assert cue_codes(reps(2, depth=0.7), pushup_skeleton, 0.0) == [["go_lower"]] * 2
+
+
+def test_forward_lean_only_from_the_side():
+    def leaning(v):
+        return squat_skeleton(v, lean=1.6)
+
+    assert cue_codes(reps(2, depth=1.1), leaning, 0.0) == [["chest_up"]] * 2
+    assert cue_codes(reps(2, depth=1.1), leaning, 90.0) == [[]] * 2
+
+
+def test_knees_caving_only_from_the_front():
+    def caving(v):
+        return squat_skeleton(v, knee_cave=0.6)
+
+    assert cue_codes(reps(2, depth=1.1), caving, 90.0) == [["knees_out"]] * 2
+    assert cue_codes(reps(2, depth=1.1), caving, 0.0) == [[]] * 2
+
+
+def test_not_standing_fully_up():
+    def half_standing(v):
+        return squat_skeleton(v, stand_bend_deg=40.0)
+
+    codes = cue_codes(reps(3, depth=1.1), half_standing, 0.0)
+    assert all("stand_up_fully" in c for c in codes[1:])
+
+
+def test_hips_sagging_and_piking():
+    def sagging(v):
+        return pushup_skeleton(v, hip_drop=0.15)
+
+    def piking(v):
+        return pushup_skeleton(v, hip_drop=-0.2)
+
+    assert all("hips_sagging" in c for c in cue_codes(reps(2, depth=1.1), sagging, 0.0))
+    assert all("hips_piking" in c for c in cue_codes(reps(2, depth=1.1), piking, 0.0))
+
+
+def test_no_lockout_at_the_top():
+    def bent(v):
+        return pushup_skeleton(v, top_bend_deg=40.0)
+
+    codes = cue_codes(reps(3, depth=1.1), bent, 0.0)
+    assert all("lock_out" in c for c in codes[1:])
+
+
+def test_cues_carry_their_rep_time_and_exercise():
+    result = count_poses(poses(reps(2, depth=0.7), squat_skeleton, 0.0, noise_px=1.0))
+    for rep in result.reps:
+        (cue,) = rep.cues
+        assert cue.exercise == "squat" and rep.t_start <= cue.t <= rep.t_end
+
+
+def test_step_into_view_then_cleared():
+    tracker = ExerciseTracker()
+    events = [e for p in nobody(2.0, 0.0) for e in tracker.update(p)]
+    assert [e.code for e in events] == ["step_into_view"]
+    assert tracker.state.placement is not None
+    for pose in poses([(2.0, 0.0, 0.0)], squat_skeleton, 90.0, t0=2.0):
+        tracker.update(pose)
+    assert tracker.state.placement is None
+
+
+def test_whole_body_not_visible_when_the_feet_are_cut_off():
+    sequence = poses([(3.0, 0.0, 0.0)], squat_skeleton, 90.0)
+    for pose in sequence:
+        pose.keypoints[15:17, 1] = 800.0  # ankles below the 720 px image
+    tracker = ExerciseTracker()
+    events = [e for p in sequence for e in tracker.update(p)]
+    assert [e.code for e in events] == ["whole_body_not_visible"]
+
+
+def test_turn_sideways_for_head_on_pushups():
+    result = count_poses(poses(reps(2), pushup_skeleton, 80.0, noise_px=1.0))
+    assert [c.code for c in result.placement] == ["turn_sideways"]
+    assert count_poses(poses(reps(2), pushup_skeleton, 0.0)).placement == []
+
+
+def test_state_follows_the_rep():
+    tracker = ExerciseTracker()
+    phases = set()
+    sequence = poses(reps(1), squat_skeleton, 0.0, noise_px=1.0)
+    for pose in sequence:
+        tracker.update(pose)
+        phases.add(tracker.state.phase)
+    assert {"top", "down", "up"} <= phases
+    more = poses([(1.0, 0.0, 0.0)], squat_skeleton, 0.0, t0=next_t(sequence))
+    for pose in more:
+        tracker.update(pose)
+    state = tracker.state.to_json()
+    assert state["exercise"] == "squat" and state["reps"] == 1 and state["view"] == "side"
+
+
+def test_every_rule_is_documented_and_configurable():
+    schema = ExerciseRules.model_json_schema()
+    for name, field in schema["properties"].items():
+        assert len(field.get("description", "")) > 40, name
+    rules = ExerciseRules(squat_min_rom=0.2)
+    assert rules.squat_min_rom == 0.2
+
+
+def test_changed_rules_take_effect_and_keep_the_counts():
+    tracker = ExerciseTracker()
+    sequence = poses(reps(2, depth=0.7), squat_skeleton, 0.0, noise_px=1.0)
+    for pose in sequence:
+        tracker.update(pose)
+    assert tracker.state.counts["squat"] == 2
+    tracker.rules = ExerciseRules(count_depth=0.9)  # 0.7-deep squats are now partial
+    for pose in poses(reps(1, depth=0.7), squat_skeleton, 0.0, t0=next_t(sequence)):
+        tracker.update(pose)
+    tracker.flush()
+    assert tracker.state.counts["squat"] == 2 and tracker.state.partial_counts["squat"] == 1
