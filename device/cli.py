@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from device import bench_serve, service
 from device.errors import RepCounterError
 from device.exercise import commands as exercise_commands
 from device.models import cli as models_cli
@@ -18,6 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     pose_commands.register(commands)
     models_cli.register(commands)
     exercise_commands.register(commands)
+    service.register(commands)
+    bench_serve.register(commands)
     return parser
 
 

@@ -1,0 +1,226 @@
+"""The live pipeline: a capture thread and an inference thread joined by a latest-frame-wins slot.
+
+The inference thread runs pose -> exercise -> workout for the newest frame and publishes the
+results as events. A rep event is published only after the rep is committed to the store, so
+every rep a client has seen survives a crash. Per-frame timing gives the processed frame rate
+and the capture-to-event latency.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy as np
+
+from device.capture.frame import Captured, Frame
+from device.capture.handoff import LatestSlot
+from device.capture.preview import PreviewBuffer
+from device.capture.runner import Backoff, CaptureLoop
+from device.capture.sources import FrameSource
+from device.events import EventBus
+from device.exercise.types import Cue, Rep
+from device.pose.keypoints import Pose
+from device.workout import OpenSet, Workout
+
+log = logging.getLogger(__name__)
+
+
+class PoseStage(Protocol):
+    def process(self, frame: Frame) -> Pose: ...
+
+    def reset(self) -> None: ...
+
+
+class Tracker(Protocol):
+    rules: Any
+
+    def update(self, pose: Pose) -> list[Rep | Cue]: ...
+
+    def flush(self) -> list[Rep | Cue]: ...
+
+    @property
+    def state(self) -> Any: ...
+
+
+class Timing:
+    """Rolling frame rate (last few seconds) and latency percentiles (last `size` frames)."""
+
+    def __init__(self, size: int = 600, window_s: float = 3.0) -> None:
+        self._done: deque[float] = deque(maxlen=size)
+        self._latency: deque[float] = deque(maxlen=size)
+        self.window_s = window_s
+        self.frames = 0
+        self._lock = threading.Lock()
+
+    def record(self, t_captured: float, t_done: float) -> None:
+        with self._lock:
+            self._done.append(t_done)
+            self._latency.append(t_done - t_captured)
+            self.frames += 1
+
+    def fps(self, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            recent = [t for t in self._done if now - t <= self.window_s]
+        if len(recent) < 2:
+            return 0.0
+        span = recent[-1] - recent[0]
+        return (len(recent) - 1) / span if span > 0 else 0.0
+
+    def latency_ms(self) -> dict[str, float | None]:
+        with self._lock:
+            values = np.array(self._latency) * 1000
+        if values.size == 0:
+            return {"p50": None, "p99": None}
+        p50, p99 = np.percentile(values, [50, 99])
+        return {"p50": round(float(p50), 1), "p99": round(float(p99), 1)}
+
+
+def state_json(state: Any) -> dict:
+    return state.to_json() if hasattr(state, "to_json") else dataclasses.asdict(state)
+
+
+class LivePipeline:
+    """Starts and stops the two threads; everything else happens in `_process`."""
+
+    def __init__(
+        self,
+        open_source: Callable[[], FrameSource],
+        pose: PoseStage,
+        tracker: Tracker,
+        workout: Workout,
+        bus: EventBus,
+        preview: PreviewBuffer,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.pose = pose
+        self.tracker = tracker
+        self.workout = workout
+        self.bus = bus
+        self.preview = preview
+        self.slot: LatestSlot[Captured] = LatestSlot()
+        self.capture = CaptureLoop(open_source, self.slot, backoff)
+        self.timing = Timing()
+        self.errors = 0
+        self.heartbeat = time.monotonic()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_state: dict | None = None
+        self.finished = False
+        self.lock = threading.Lock()  # held while a frame is processed; settings swap under it
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="inference", daemon=True)
+        self._thread.start()
+        self.capture.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.capture.stop(timeout)
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def stalled(self, limit_s: float, now: float | None = None) -> str | None:
+        """Why the pipeline looks stuck (for the watchdog), or None when it is alive."""
+        now = time.monotonic() if now is None else now
+        if self._thread is not None and not self._thread.is_alive() and not self._stop.is_set():
+            return "the inference thread died"
+        if now - self.heartbeat > limit_s:
+            return f"the inference thread has not run for {now - self.heartbeat:.0f} s"
+        if not self.capture.finished and now - self.capture.heartbeat > limit_s:
+            return f"the capture thread has not run for {now - self.capture.heartbeat:.0f} s"
+        return None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.heartbeat = time.monotonic()
+            item = self.slot.take(0.5)
+            if item is None:
+                continue
+            try:
+                with self.lock:
+                    self._process(item)
+            except Exception:
+                self.errors += 1
+                if self.errors <= 10 or self.errors % 1000 == 0:
+                    log.exception(
+                        "frame %d failed (%d errors so far)", item.frame.index, self.errors
+                    )
+
+    def _process(self, item: Captured) -> None:
+        pose = self.pose.process(item.frame)
+        self._publish_outputs(self.tracker.update(pose))
+        self._publish_set_end(self.workout.tick(pose.t))
+        self.preview.update(item)
+        self._publish_state()
+        now = time.monotonic()
+        self.timing.record(item.t_captured, now)
+        self.bus.publish(
+            "pose",
+            {
+                "frame": item.frame.index,
+                "latency_ms": round((now - item.t_captured) * 1000, 1),
+                **pose.to_json(),
+            },
+        )
+
+    def finish(self) -> None:
+        """The source ended or the pipeline stops: close a rep already back at the top, then
+        the open set. Runs once."""
+        with self.lock:
+            if self.finished:
+                return
+            self.finished = True
+            self._publish_outputs(self.tracker.flush())
+            self._publish_set_end(self.workout.end_set())
+            self._publish_state()
+
+    def _publish_outputs(self, outputs: list[Rep | Cue]) -> None:
+        for output in outputs:
+            if isinstance(output, Rep):
+                open_set, ended = self.workout.add_rep(output)  # committed before it is published
+                self._publish_set_end(ended)
+                self.bus.publish("rep", {**output.to_json(), "set": open_set.to_json()})
+            else:
+                self.bus.publish("cue", output.to_json())
+
+    def _publish_state(self) -> None:
+        state = state_json(self.tracker.state)
+        if state != self._last_state:
+            self._last_state = state
+            self.bus.publish("state", self.state())
+
+    def _publish_set_end(self, ended: OpenSet | None) -> None:
+        if ended is not None:
+            self.bus.publish("set", {"event": "end", **ended.to_json()})
+
+    def state(self) -> dict:
+        """The exercise state with the open set, as the phone shows it."""
+        current = self.workout.current
+        return {
+            **(self._last_state or state_json(self.tracker.state)),
+            "set": current.to_json() if current else None,
+        }
+
+    def status(self) -> dict:
+        capture = self.capture
+        return {
+            "camera": {
+                "state": capture.state,
+                "source": capture.description,
+                "error": capture.error,
+                "frames": capture.frames,
+                "reconnects": capture.reconnects,
+            },
+            "fps": round(self.timing.fps(), 1),
+            "latency_ms": self.timing.latency_ms(),
+            "frames_processed": self.timing.frames,
+            "frames_dropped": self.slot.dropped,
+            "errors": self.errors,
+        }

@@ -1,0 +1,296 @@
+"""Workout history in SQLite: sessions, sets and reps, one durable commit per rep.
+
+WAL journal with synchronous=FULL: a rep is on disk when `add_rep` returns, so a power cut or
+kill -9 loses no completed rep. The schema is versioned with PRAGMA user_version and upgraded by
+the MIGRATIONS list, one transaction per step; a database newer than this program is refused.
+Times are Unix seconds (wall clock); totals group by the local calendar day or ISO week.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from device.errors import RepCounterError
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: sessions hold sets, sets hold reps.
+    """
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY,
+        started_at REAL NOT NULL,
+        ended_at REAL NOT NULL
+    );
+    CREATE TABLE sets (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES sessions(id),
+        exercise TEXT NOT NULL,
+        started_at REAL NOT NULL,
+        ended_at REAL NOT NULL
+    );
+    CREATE TABLE reps (
+        id INTEGER PRIMARY KEY,
+        set_id INTEGER NOT NULL REFERENCES sets(id),
+        exercise TEXT NOT NULL,
+        complete INTEGER NOT NULL,
+        started_at REAL NOT NULL,
+        ended_at REAL NOT NULL,
+        depth REAL NOT NULL,
+        down_s REAL NOT NULL,
+        up_s REAL NOT NULL,
+        cues TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE INDEX sets_session ON sets(session_id);
+    CREATE INDEX reps_set ON reps(set_id);
+    CREATE INDEX sessions_started ON sessions(started_at);
+    """,
+)
+
+EXPORT_COLUMNS = (
+    "session_id", "set_id", "rep_id", "exercise", "complete", "started_at", "ended_at",
+    "depth", "down_s", "up_s", "cues",
+)  # fmt: skip
+
+
+class StoreError(RepCounterError):
+    """The history database cannot be opened or upgraded."""
+
+
+@dataclass(frozen=True)
+class RepRecord:
+    """One rep as stored: wall-clock times and the engine's measurements."""
+
+    exercise: str
+    complete: bool
+    started_at: float
+    ended_at: float
+    depth: float
+    down_s: float
+    up_s: float
+    cues: Sequence[str] = ()
+
+
+class Store:
+    """The history database. Thread-safe: one connection behind a lock (reads are small)."""
+
+    def __init__(self, path: Path, migrations: Sequence[str] = MIGRATIONS) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._migrate(migrations)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the history database {path}: {exc}") from exc
+        self._lock = threading.Lock()
+
+    @property
+    def version(self) -> int:
+        return self._db.execute("PRAGMA user_version").fetchone()[0]
+
+    def _migrate(self, migrations: Sequence[str]) -> None:
+        current = self.version
+        if current > len(migrations):
+            raise StoreError(
+                f"the history database {self.path} has schema version {current}, newer than "
+                f"this program's {len(migrations)}: update RepCounter."
+            )
+        for version, script in enumerate(migrations[current:], start=current + 1):
+            # executescript commits first, so the DDL runs inside an explicit transaction.
+            try:
+                self._db.executescript(
+                    f"BEGIN;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;"
+                )
+            except sqlite3.DatabaseError:
+                self._db.rollback()
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def add_rep(self, rep: RepRecord, set_id: int | None, session_gap_s: float) -> tuple[int, int]:
+        """Store a rep in one transaction, opening a set (and a session) when set_id is None.
+
+        A new set joins the latest session when that session's last rep is less than
+        session_gap_s before this rep; otherwise it opens a new session. Returns
+        (session_id, set_id). Each set and session's ended_at is its last rep's end, kept up to
+        date with every rep, so nothing needs closing after a crash.
+        """
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            if set_id is None:
+                session_id = self._session_for(rep.started_at, session_gap_s)
+                set_id = self._db.execute(
+                    "INSERT INTO sets (session_id, exercise, started_at, ended_at)"
+                    " VALUES (?,?,?,?)",
+                    (session_id, rep.exercise, rep.started_at, rep.ended_at),
+                ).lastrowid
+            else:
+                row = self._db.execute(
+                    "SELECT session_id FROM sets WHERE id=?", (set_id,)
+                ).fetchone()
+                if row is None:
+                    raise StoreError(f"set {set_id} does not exist")
+                session_id = row[0]
+            self._db.execute(
+                "INSERT INTO reps (set_id, exercise, complete, started_at, ended_at, depth, down_s,"
+                " up_s, cues) VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    set_id,
+                    rep.exercise,
+                    int(rep.complete),
+                    rep.started_at,
+                    rep.ended_at,
+                    rep.depth,
+                    rep.down_s,
+                    rep.up_s,
+                    json.dumps(list(rep.cues)),
+                ),
+            )
+            self._db.execute(
+                "UPDATE sets SET ended_at=max(ended_at, ?) WHERE id=?", (rep.ended_at, set_id)
+            )
+            self._db.execute(
+                "UPDATE sessions SET ended_at=max(ended_at, ?) WHERE id=?",
+                (rep.ended_at, session_id),
+            )
+        return session_id, set_id
+
+    def _session_for(self, at: float, gap_s: float) -> int:
+        row = self._db.execute(
+            "SELECT id, ended_at FROM sessions ORDER BY ended_at DESC LIMIT 1"
+        ).fetchone()
+        if row is not None and at - row["ended_at"] < gap_s:
+            return row["id"]
+        return self._db.execute(
+            "INSERT INTO sessions (started_at, ended_at) VALUES (?, ?)", (at, at)
+        ).lastrowid
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict]:
+        with self._lock:
+            return [dict(row) for row in self._db.execute(sql, params).fetchall()]
+
+    def sessions(self, limit: int = 50, offset: int = 0) -> list[dict]:
+        """Newest first, each with its set count and complete/partial rep counts."""
+        return self._query(
+            """
+            SELECT s.id, s.started_at, s.ended_at,
+                   (SELECT count(*) FROM sets WHERE session_id = s.id) AS sets,
+                   coalesce(sum(r.complete), 0) AS reps,
+                   coalesce(sum(1 - r.complete), 0) AS partial_reps
+            FROM sessions s
+            LEFT JOIN sets t ON t.session_id = s.id
+            LEFT JOIN reps r ON r.set_id = t.id
+            GROUP BY s.id ORDER BY s.started_at DESC, s.id DESC LIMIT ? OFFSET ?
+            """,
+            (limit, offset),
+        )
+
+    def session(self, session_id: int) -> dict | None:
+        """{"session": the session, "sets": its sets with rep counts}, or None."""
+        rows = self._query(
+            "SELECT id, started_at, ended_at FROM sessions WHERE id=?", (session_id,)
+        )
+        if not rows:
+            return None
+        sets = self._query(
+            _SETS_SQL + " WHERE t.session_id=? GROUP BY t.id ORDER BY t.id", (session_id,)
+        )
+        return {"session": rows[0], "sets": sets}
+
+    def set(self, set_id: int) -> dict | None:
+        """{"set": the set with its rep counts, "reps": its reps}, or None."""
+        rows = self._query(_SETS_SQL + " WHERE t.id=? GROUP BY t.id", (set_id,))
+        if not rows:
+            return None
+        return {"set": rows[0], "reps": self.reps(set_id=set_id)}
+
+    def reps(
+        self, set_id: int | None = None, since: float | None = None, limit: int = 1000
+    ) -> list[dict]:
+        where, params = [], []
+        if set_id is not None:
+            where.append("set_id=?")
+            params.append(set_id)
+        if since is not None:
+            where.append("ended_at>=?")
+            params.append(since)
+        sql = (
+            "SELECT id, set_id, exercise, complete, started_at, ended_at, depth, down_s, up_s, cues"
+            " FROM reps"
+        )
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self._query(sql + " ORDER BY id LIMIT ?", [*params, limit])
+        for row in rows:
+            row["complete"] = bool(row["complete"])
+            row["cues"] = json.loads(row["cues"])
+        return rows
+
+    def totals(self, period: str = "day", limit: int = 60) -> list[dict]:
+        """Complete reps, partial reps and sets per local day ("2026-05-01") or ISO-like week
+        ("2026-W18", weeks starting on Monday), per exercise, newest first."""
+        if period not in ("day", "week"):
+            raise ValueError("period must be day or week")
+        bucket = "%Y-%m-%d" if period == "day" else "%Y-W%W"
+        return self._query(
+            f"""
+            SELECT strftime('{bucket}', r.ended_at, 'unixepoch', 'localtime') AS period,
+                   r.exercise AS exercise,
+                   sum(r.complete) AS reps,
+                   sum(1 - r.complete) AS partial_reps,
+                   count(DISTINCT r.set_id) AS sets
+            FROM reps r GROUP BY 1, 2 ORDER BY 1 DESC, 2 LIMIT ?
+            """,
+            (limit,),
+        )
+
+    def export_rows(self) -> list[dict]:
+        rows = self._query(
+            """
+            SELECT t.session_id, r.set_id, r.id AS rep_id, r.exercise, r.complete,
+                   r.started_at, r.ended_at, r.depth, r.down_s, r.up_s, r.cues
+            FROM reps r JOIN sets t ON t.id = r.set_id ORDER BY r.id
+            """
+        )
+        for row in rows:
+            row["complete"] = bool(row["complete"])
+            row["cues"] = json.loads(row["cues"])
+        return rows
+
+    def export_json(self) -> str:
+        return json.dumps({"schema": self.version, "reps": self.export_rows()}, indent=1)
+
+    def export_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(EXPORT_COLUMNS)
+        for row in self.export_rows():
+            row["cues"] = " ".join(row["cues"])
+            row["complete"] = int(row["complete"])
+            writer.writerow([row[column] for column in EXPORT_COLUMNS])
+        return out.getvalue()
+
+
+_SETS_SQL = """
+    SELECT t.id, t.session_id, t.exercise, t.started_at, t.ended_at,
+           coalesce(sum(r.complete), 0) AS reps,
+           coalesce(sum(1 - r.complete), 0) AS partial_reps
+    FROM sets t LEFT JOIN reps r ON r.set_id = t.id
+"""

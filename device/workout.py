@@ -1,0 +1,98 @@
+"""Sets and sessions from rep events: a set starts with its first rep and ends after an idle time.
+
+Idle time is measured on the pose clock (the frames' timestamps), so a video processed faster
+than real time groups its reps as they happened. History is stored with wall-clock times.
+A change of exercise, or a clock that jumps back (a new source), also ends the set.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from device.exercise.types import Rep
+from device.store import RepRecord, Store
+
+
+@dataclass
+class OpenSet:
+    """The set in progress."""
+
+    id: int
+    session_id: int
+    exercise: str
+    reps: int
+    partial_reps: int
+    last_t: float  # pose-clock time of the last rep's end
+
+    def to_json(self) -> dict:
+        return {
+            "set_id": self.id,
+            "session_id": self.session_id,
+            "exercise": self.exercise,
+            "reps": self.reps,
+            "partial_reps": self.partial_reps,
+        }
+
+
+class Workout:
+    """Feeds reps into the store and tracks the open set. Not thread-safe: one caller."""
+
+    def __init__(
+        self,
+        store: Store,
+        set_idle_s: float = 20.0,
+        session_gap_s: float = 1800.0,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.set_idle_s = set_idle_s
+        self.session_gap_s = session_gap_s
+        self.wall_clock = wall_clock
+        self.current: OpenSet | None = None
+
+    def add_rep(self, rep: Rep) -> tuple[OpenSet, OpenSet | None]:
+        """Store the rep (committed on return). Returns (the open set, a set this rep ended)."""
+        ended = None
+        if self.current is not None and (
+            rep.exercise != self.current.exercise
+            or rep.t_end - self.current.last_t > self.set_idle_s
+            or rep.t_end < self.current.last_t - 1.0
+        ):
+            ended, self.current = self.current, None
+        now = self.wall_clock()
+        record = RepRecord(
+            exercise=rep.exercise,
+            complete=rep.complete,
+            started_at=now - max(0.0, rep.t_end - rep.t_start),
+            ended_at=now,
+            depth=float(rep.depth),
+            down_s=float(rep.down_s),
+            up_s=float(rep.up_s),
+            cues=tuple(cue.code for cue in rep.cues),
+        )
+        set_id = self.current.id if self.current else None
+        session_id, set_id = self.store.add_rep(record, set_id, self.session_gap_s)
+        if self.current is None:
+            self.current = OpenSet(set_id, session_id, rep.exercise, 0, 0, rep.t_end)
+        if rep.complete:
+            self.current.reps += 1
+        else:
+            self.current.partial_reps += 1
+        self.current.last_t = rep.t_end
+        return self.current, ended
+
+    def tick(self, t: float) -> OpenSet | None:
+        """Called with each frame's time: ends the open set once it has been idle long enough."""
+        if self.current is not None and (
+            t - self.current.last_t > self.set_idle_s or t < self.current.last_t - 1.0
+        ):
+            ended, self.current = self.current, None
+            return ended
+        return None
+
+    def end_set(self) -> OpenSet | None:
+        """End the open set now (the source stopped or the pipeline restarts)."""
+        ended, self.current = self.current, None
+        return ended

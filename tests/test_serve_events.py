@@ -1,0 +1,46 @@
+"""The event bus: fan-out, bounded queues that drop the oldest, clean shutdown."""
+
+from __future__ import annotations
+
+import threading
+
+from device.events import EventBus
+
+
+def test_every_subscriber_gets_each_event_once_serialised():
+    bus = EventBus()
+    with bus.subscribe() as a, bus.subscribe({"rep"}) as b:
+        bus.publish("pose", {"x": 1})
+        event = bus.publish("rep", {"n": 1})
+        assert a.get(0.1).kind == "pose" and a.get(0.1) is event
+        assert b.get(0.1) is event and b.get(0.01) is None
+        assert event.sse() == f'id: {event.id}\nevent: rep\ndata: {{"n":1}}\n\n'.encode()
+    assert bus.subscriber_count == 0
+
+
+def test_a_slow_subscriber_loses_oldest_events_and_never_blocks():
+    bus = EventBus()
+    with bus.subscribe(maxsize=3) as slow:
+        for i in range(10):
+            bus.publish("pose", {"i": i})
+        assert slow.dropped == 7
+        assert [slow.get(0.1).data["i"] for _ in range(3)] == [7, 8, 9]
+
+
+def test_close_wakes_waiting_subscribers():
+    bus = EventBus()
+    sub = bus.subscribe()
+    got = []
+    reader = threading.Thread(target=lambda: got.append(sub.get(10)))
+    reader.start()
+    bus.close()
+    reader.join(2)
+    assert not reader.is_alive() and got == [None] and sub.closed
+    assert bus.subscribe().closed  # late subscribers end at once
+
+
+def test_latest_of_each_kind():
+    bus = EventBus()
+    bus.publish("state", {"reps": 1})
+    bus.publish("state", {"reps": 2})
+    assert bus.latest("state").data == {"reps": 2} and bus.latest("health") is None

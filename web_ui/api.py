@@ -1,0 +1,175 @@
+"""The JSON API: state, health, history, export and settings. Every route needs a login."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, request
+
+from device import config
+from web_ui import streams
+from web_ui.auth import require_login
+from web_ui.body import json_body
+from web_ui.errors import json_error
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+bp.before_request(require_login)
+
+
+def _daemon():
+    return current_app.extensions["daemon"]
+
+
+def _store():
+    store = _daemon().store
+    if store is None:
+        abort(json_error(503, "the history is not open yet"))
+    return store
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        abort(json_error(400, f"{name} must be a whole number", name))
+    if not low <= value <= high:
+        abort(json_error(400, f"{name} must be between {low} and {high}", name))
+    return value
+
+
+def _float_arg(name: str) -> float | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if value != value or abs(value) == float("inf"):
+        abort(json_error(400, f"{name} must be a number (Unix seconds)", name))
+    return value
+
+
+def _choice_arg(name: str, choices: tuple[str, ...]) -> str:
+    value = request.args.get(name, choices[0])
+    if value not in choices:
+        abort(json_error(400, f"{name} must be one of: {', '.join(choices)}", name))
+    return value
+
+
+@bp.get("/state")
+def state():
+    return _daemon().state()
+
+
+@bp.get("/health")
+def health():
+    return _daemon().health()
+
+
+@bp.get("/sessions")
+def sessions():
+    limit = _int_arg("limit", 50, 1, 500)
+    offset = _int_arg("offset", 0, 0, 10**9)
+    return {"sessions": _store().sessions(limit, offset)}
+
+
+@bp.get("/sessions/<int:session_id>")
+def session_detail(session_id: int):
+    found = _store().session(session_id)
+    return found if found is not None else json_error(404, f"no session {session_id}", "session_id")
+
+
+@bp.get("/sets/<int:set_id>")
+def set_detail(set_id: int):
+    found = _store().set(set_id)
+    return found if found is not None else json_error(404, f"no set {set_id}", "set_id")
+
+
+@bp.get("/reps")
+def reps():
+    set_id = _int_arg("set_id", -1, 0, 2**62)
+    rows = _store().reps(
+        set_id=None if set_id < 0 else set_id,
+        since=_float_arg("since"),
+        limit=_int_arg("limit", 1000, 1, 10000),
+    )
+    return {"reps": rows}
+
+
+@bp.get("/totals")
+def totals():
+    period = _choice_arg("period", ("day", "week"))
+    return {"period": period, "totals": _store().totals(period, _int_arg("limit", 60, 1, 1000))}
+
+
+@bp.get("/export")
+def export():
+    fmt = _choice_arg("format", ("json", "csv"))
+    store = _store()
+    body, mimetype = (
+        (store.export_csv(), "text/csv")
+        if fmt == "csv"
+        else (store.export_json(), "application/json")
+    )
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="repcounter-history.{fmt}"'},
+    )
+
+
+@bp.get("/settings")
+def settings_get():
+    return {"settings": _daemon().settings.model_dump(mode="json")}
+
+
+@bp.get("/settings/schema")
+def settings_schema():
+    return config.Settings.model_json_schema()
+
+
+@bp.post("/settings/validate")
+def settings_validate():
+    body = json_body()
+    merged = config.merge(_daemon().settings.model_dump(mode="json"), body)
+    try:
+        settings = config.validate(merged)
+    except config.SettingsInvalid as exc:
+        return _invalid(exc)
+    return {"valid": True, "settings": settings.model_dump(mode="json")}
+
+
+@bp.route("/settings", methods=["PUT", "PATCH"])
+def settings_put():
+    body = json_body()
+    try:
+        return _daemon().update_settings(body)
+    except config.SettingsInvalid as exc:
+        return _invalid(exc)
+
+
+def _invalid(exc: config.SettingsInvalid) -> Response:
+    first = exc.fields[0]
+    return json_error(
+        422, f"{first['field']}: {first['message']}", first["field"], fields=exc.fields
+    )
+
+
+@bp.get("/events")
+def events():
+    return streams.sse_response(_daemon())
+
+
+@bp.get("/preview.mjpeg")
+def preview_mjpeg():
+    return streams.mjpeg_response(_daemon())
+
+
+@bp.get("/preview.jpg")
+def preview_jpg():
+    frame = _daemon().preview.wait_jpeg(-1, timeout=2.0)
+    if frame is None:
+        return json_error(503, "no camera frame yet")
+    return Response(frame[1], mimetype="image/jpeg", headers={"Cache-Control": "no-store"})

@@ -1,0 +1,56 @@
+"""The Flask app factory: auth, API and page blueprints, JSON errors, security headers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask
+
+from web_ui import api, auth, errors, pages
+from web_ui.streams import API_THREADS, StreamSlots
+
+MAX_BODY = 64 * 1024  # settings are a few KiB; anything larger is refused with 413
+
+
+def create_app(daemon, auth_path: Path) -> Flask:
+    """daemon: the object the API reads (device.service.Daemon or a test double)."""
+    app = Flask(__name__)
+    credentials = auth.Credentials(auth_path)
+    server = daemon.settings.server
+    app.config.update(
+        SECRET_KEY=credentials.secret_key,
+        SESSION_COOKIE_NAME="repcounter_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        PERMANENT_SESSION_LIFETIME=timedelta(days=server.login_days),
+        MAX_CONTENT_LENGTH=MAX_BODY,
+        MAX_FORM_MEMORY_SIZE=MAX_BODY,
+    )
+    app.json.sort_keys = False  # keep settings in their declared order
+    names = auth.local_host_names()
+    app.extensions.update(
+        daemon=daemon,
+        credentials=credentials,
+        throttle=auth.Throttle(),
+        stream_slots=StreamSlots(max(1, server.threads - API_THREADS)),
+        allowed_hosts=lambda: names | set(daemon.settings.server.allowed_hosts),
+    )
+    app.before_request(auth.check_request)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    errors.register(app)
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+        )
+        return response
+
+    return app

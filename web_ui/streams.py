@@ -1,0 +1,115 @@
+"""Long-lived answers: Server-Sent Events and the MJPEG preview.
+
+Each open stream holds one server thread, so their number is capped below the server's thread
+count (the rest stay free for the API); past the cap a client gets 503. Cleanup runs from the
+response's close hook, which the server calls even when the client left before the first byte.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+from flask import Response, current_app, request
+
+from device.events import KINDS
+from web_ui.errors import json_error
+
+KEEPALIVE_S = 15.0
+API_THREADS = 4  # server threads kept free of streams
+BOUNDARY = "frame"
+
+
+class StreamSlots:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._used = 0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> bool:
+        with self._lock:
+            if self._used >= self.limit:
+                return False
+            self._used += 1
+            return True
+
+    def release(self) -> None:
+        with self._lock:
+            self._used -= 1
+
+
+def _slots() -> StreamSlots:
+    return current_app.extensions["stream_slots"]
+
+
+def _streaming(body: Iterator[bytes], mimetype: str, cleanup) -> Response:
+    response = Response(
+        body, mimetype=mimetype, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )
+    done = threading.Event()
+
+    def close_once() -> None:
+        if not done.is_set():
+            done.set()
+            cleanup()
+
+    response.call_on_close(close_once)
+    return response
+
+
+def sse_response(daemon) -> Response:
+    raw = request.args.get("kinds")
+    kinds = set(raw.split(",")) if raw else None
+    if kinds is not None and not kinds <= set(KINDS):
+        return json_error(
+            400, f"kinds must be a comma-separated list of: {', '.join(KINDS)}", "kinds"
+        )
+    slots = _slots()
+    if not slots.acquire():
+        return json_error(503, "too many live clients: close another tab or phone")
+    subscription = daemon.bus.subscribe(kinds)
+
+    def body() -> Iterator[bytes]:
+        yield b"retry: 2000\n\n"
+        for kind in ("state", "health"):
+            latest = daemon.bus.latest(kind)
+            if latest is not None and (kinds is None or kind in kinds):
+                yield latest.sse()
+        while True:
+            event = subscription.get(KEEPALIVE_S)
+            if event is not None:
+                yield event.sse()
+            elif subscription.closed:
+                return
+            else:
+                yield b": keep-alive\n\n"
+
+    def cleanup() -> None:
+        subscription.close()
+        slots.release()
+
+    return _streaming(body(), "text/event-stream", cleanup)
+
+
+def mjpeg_response(daemon) -> Response:
+    slots = _slots()
+    if not slots.acquire():
+        return json_error(503, "too many live clients: close another tab or phone")
+
+    def body() -> Iterator[bytes]:
+        index = -1
+        while not daemon.bus.closed:
+            started = time.monotonic()
+            frame = daemon.preview.wait_jpeg(index, timeout=1.0)
+            if frame is None:
+                continue
+            index, jpeg = frame
+            head = (
+                f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
+            )
+            yield head.encode() + jpeg + b"\r\n"
+            period = 1.0 / daemon.settings.server.preview_fps
+            time.sleep(max(0.0, period - (time.monotonic() - started)))
+
+    return _streaming(body(), f"multipart/x-mixed-replace; boundary={BOUNDARY}", slots.release)
