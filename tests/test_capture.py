@@ -27,6 +27,7 @@ from device.capture.sources import (
     parse_source,
 )
 from device.errors import SourceError
+from tests.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -145,15 +146,6 @@ class FlakySource:
 
     def close(self) -> None:
         pass
-
-
-def wait_until(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def test_capture_loop_reconnects_after_a_failure():

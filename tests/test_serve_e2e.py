@@ -23,6 +23,7 @@ from device.live import LivePipeline
 from device.pose.pipeline import PosePipeline
 from device.store import Store
 from device.workout import Workout
+from tests.waiting import wait_until
 
 PASSWORD = "end to end password"
 
@@ -59,14 +60,6 @@ class LiveClient:
         except OSError:
             pass
 
-    def wait(self, condition, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return True
-            time.sleep(0.1)
-        return False
-
 
 def start(shared_data, tmp_path, clip: str, name: str = "serve"):
     """Serve a clip that appears only once the client listens (a camera plugged in later), so
@@ -90,9 +83,7 @@ def test_serve_counts_a_real_clip_and_keeps_the_set(shared_data, tmp_path):
     low, high = truth(shared_data, clip)
     process, client = start(shared_data, tmp_path, clip)
     try:
-        assert client.wait(lambda: client.set_ends, 90), (tmp_path / "serve.log").read_text()[
-            -3000:
-        ]
+        assert wait_until(lambda: client.set_ends, 90), (tmp_path / "serve.log").read_text()[-3000:]
         health = client.api.json("GET", "/api/health")[1]
         assert health["camera"]["state"] == "ended"
     finally:
@@ -114,7 +105,7 @@ def test_kill_9_during_a_set_loses_no_completed_rep(shared_data, tmp_path):
     clip = "darebee_squat.mp4"
     process, client = start(shared_data, tmp_path, clip, "first")
     try:
-        assert client.wait(lambda: len(client.reps) >= 3, 90), (tmp_path / "first.log").read_text()[
+        assert wait_until(lambda: len(client.reps) >= 3, 90), (tmp_path / "first.log").read_text()[
             -3000:
         ]
     finally:
@@ -130,7 +121,7 @@ def test_kill_9_during_a_set_loses_no_completed_rep(shared_data, tmp_path):
     os.unlink(tmp_path / clip)
     process, client = start(shared_data, tmp_path, "calimiro_push-up_40.mp4", "second")
     try:
-        assert client.wait(lambda: client.set_ends, 90), (tmp_path / "second.log").read_text()[
+        assert wait_until(lambda: client.set_ends, 90), (tmp_path / "second.log").read_text()[
             -3000:
         ]
         sessions = client.api.json("GET", "/api/sessions")[1]["sessions"]

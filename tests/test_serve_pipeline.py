@@ -19,6 +19,7 @@ from device.pose.keypoints import Pose
 from device.sdnotify import Notifier
 from device.store import Store
 from device.workout import Workout
+from tests.waiting import wait_until
 
 
 class FakePose:
@@ -77,15 +78,6 @@ class CountingSource:
 
     def close(self) -> None:
         pass
-
-
-def wait_until(condition, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def make_pipeline(tmp_path, open_source, pose=None) -> tuple[LivePipeline, EventBus, Store]:
