@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from device.capture.frame import Frame
 from device.capture.video_file import IMAGE_SUFFIXES, iter_media, iter_video
+from device.config import CameraSettings
 from device.errors import ModelError
 from device.models.manifest import MODELS_DIR, available, load_manifest
 from device.pose.keypoints import KEYPOINT_NAMES, Pose
@@ -41,6 +44,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     bench.add_argument("--video", type=Path, default=BENCH_VIDEO, help="frames to time on")
     bench.add_argument("--frames", type=int, default=150, help="frames per model (default 150)")
     bench.add_argument("--threads", type=int, default=None, help="CPU threads (default: up to 4)")
+    bench.add_argument(
+        "--width",
+        type=int,
+        default=CameraSettings().width,
+        help="scale frames to this width, as the camera delivers them (default: the camera "
+        "setting's default, %(default)s; 0 = as recorded)",
+    )
+    bench.add_argument("--passes", type=int, default=3, help="timed passes over the frames")
     bench.set_defaults(run=run_bench)
 
 
@@ -61,6 +72,12 @@ def run_pose(args: argparse.Namespace) -> int:
     # first (uncropped) result while the crop settles.
     smoothing = not (args.no_smoothing or still)
     pipeline = PosePipeline.create(args.model, args.accelerator, args.threads, smoothing)
+    backend = pipeline.backend
+    print(
+        f"repcounter: {backend.model.name} on {backend.accelerator} ({backend.model.file}, "
+        f"{backend.runtime}, {backend.threads} threads)",
+        file=sys.stderr,
+    )
     runs = STILL_IMAGE_RUNS if still else 1
     for frame in iter_media(args.media):
         for _ in range(runs):
@@ -74,7 +91,7 @@ def _percentiles(seconds: list[float]) -> tuple[float, float]:
     return float(np.median(ms)), float(np.percentile(ms, 90))
 
 
-def bench_model(pipeline: PosePipeline, frames: list[Frame]) -> dict:
+def bench_model(pipeline: PosePipeline, frames: list[Frame], passes: int = 1) -> dict:
     """Model-only and full-pipeline time per frame, interleaved so machine noise hits both."""
     size = pipeline.model.input_size
     model_input = crop_and_resize(
@@ -85,7 +102,7 @@ def bench_model(pipeline: PosePipeline, frames: list[Frame]) -> dict:
         pipeline.process(frame)
     pipeline.reset()
     model_times, pipeline_times = [], []
-    for frame in frames:
+    for frame in frames * passes:
         start = time.perf_counter()
         pipeline.model(model_input)
         model_times.append(time.perf_counter() - start)
@@ -104,18 +121,27 @@ def bench_model(pipeline: PosePipeline, frames: list[Frame]) -> dict:
     }
 
 
+def _scaled(frame: Frame, width: int) -> Frame:
+    """The frame scaled to `width` pixels wide (aspect kept), or as it is for width 0."""
+    height, original = frame.image.shape[:2]
+    if width <= 0 or width == original:
+        return frame
+    size = (width, round(height * width / original))
+    return Frame(cv2.resize(frame.image, size, interpolation=cv2.INTER_AREA), frame.t, frame.index)
+
+
 def run_bench(args: argparse.Namespace) -> int:
     if not args.video.exists():
         raise ModelError(f"bench video {args.video} is missing: pass --video PATH.")
     frames = []
     for frame in iter_video(args.video):
-        frames.append(frame)
+        frames.append(_scaled(frame, args.width))
         if len(frames) >= args.frames:
             break
     height, width = frames[0].image.shape[:2]
     print(
-        f"bench: {len(frames)} frames of {args.video.name} ({width}x{height}); "
-        "pipeline = crop + resize + model + decode + One Euro smoothing"
+        f"bench: {len(frames)} frames of {args.video.name} at {width}x{height}, {args.passes} "
+        "passes; pipeline = crop + resize + model + decode + One Euro smoothing"
     )
     print(
         f"{'model':<10} {'backend':<8} {'file':<48} {'model ms':>16} {'pipeline ms':>16} "
@@ -127,7 +153,7 @@ def run_bench(args: argparse.Namespace) -> int:
         except ModelError as exc:
             print(f"{entry.name:<10} {entry.accelerator:<8} {entry.file:<48} skipped: {exc}")
             continue
-        r = bench_model(PosePipeline(model), frames)
+        r = bench_model(PosePipeline(model), frames, args.passes)
         print(
             f"{entry.name:<10} {r['accelerator']:<8} {r['model_file']:<48} "
             f"{r['model_ms_median']:>7.2f} p90 {r['model_ms_p90']:>5.2f} "
