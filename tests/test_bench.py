@@ -1,0 +1,19 @@
+"""`repcounter bench` runs and reports every model present (figures are printed, not asserted)."""
+
+import re
+
+from device.cli import main
+
+
+def test_bench_reports_model_and_pipeline_times(shared_data, capsys):
+    video = shared_data / "clips" / "calimiro_push-up_40.mp4"
+    assert main(["bench", "--video", str(video), "--frames", "12", "--passes", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "at 640x360" in out  # scaled to the camera's default width
+    rows = [line for line in out.splitlines() if line.startswith(("lightning", "thunder"))]
+    assert {row.split()[0] for row in rows} == {"lightning", "thunder"}
+    figures = re.compile(r"([\d.]+) p90 +([\d.]+) +([\d.]+) p90 +([\d.]+) +([\d.]+)$")
+    for row in rows:
+        model_ms, _, pipeline_ms, _, ratio = (float(v) for v in figures.search(row).groups())
+        assert model_ms > 0 and pipeline_ms > 0
+        assert abs(ratio - pipeline_ms / model_ms) < 0.01
