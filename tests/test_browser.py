@@ -3,9 +3,11 @@
 
 One daemon and one logged-in phone serve the whole module, in the order a person meets the
 pages: first-run setup, the login wall, the live count during the clip, the history, the
-settings. Screenshots at phone size (390 x 844) go to test-artifacts/screenshots/; with
-UPDATE_SCREENSHOTS=1 the live, history and settings ones are also copied to docs/screenshots/
-for the README. Only 127.0.0.1 is reached.
+settings, then labels, contrast and the keyboard on every page. A second daemon serves a history
+seeded through the store over three weeks, for the day and week charts. Screenshots at phone
+size (390 x 844) go to test-artifacts/screenshots/; with UPDATE_SCREENSHOTS=1 the live, settings
+and seeded history ones are also copied to docs/screenshots/ for the README. Only 127.0.0.1 is
+reached.
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 
 import pytest
+
+from device.store import RepRecord, Store
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed: pip install -e '.[dev]'"
@@ -174,9 +180,23 @@ def script_errors() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def phone(browser, server: str, script_errors: list[str]) -> Iterator:
+def outside_requests() -> list[str]:
+    """Every request a page made to anywhere but the device (a CDN, a font service...)."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def phone(browser, server: str, script_errors: list[str], outside_requests: list[str]) -> Iterator:
     """A phone that went through first-run setup on the page; it stays logged in."""
     context = new_phone(browser, server)
+    context.on(
+        "request",
+        lambda request: (
+            None
+            if request.url.startswith((server + "/", "data:", "blob:"))
+            else outside_requests.append(request.url)
+        ),
+    )
     context.on("weberror", lambda error: script_errors.append(str(error.error)))
     context.on(
         "console",
@@ -263,7 +283,7 @@ def test_history_lists_the_set(phone, clip) -> None:
     assert reps <= int(row.locator("td").nth(0).inner_text()) <= reps_max
     assert page.locator("#reps-chart canvas").count() == 1
     assert page.locator("#depth-chart canvas").count() == 1
-    screenshot(page, "history", publish=True, full_page=True)
+    screenshot(page, "history-clip", full_page=True)  # the README's is the seeded history's
 
     page.click("[data-period=week]")
     sync_api.expect(page.locator("#reps-chart-title")).to_have_text("Reps per week")
@@ -305,6 +325,237 @@ def test_settings_save_and_show_the_servers_validation_error(phone) -> None:
     page.close()
 
 
+# The contrast of every piece of text against what is really behind it (translucent layers
+# composited down to the first opaque background), by WCAG 2's formula: 4.5:1, or 3:1 for
+# large text (24 px, or 18.66 px bold). Returns the failures.
+CONTRAST_JS = """() => {
+  const parse = (c) => {
+    const m = c.match(/rgba?\\(([^)]+)\\)/);
+    if (!m) return [0, 0, 0, 0];
+    const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
+    return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+  };
+  const over = (top, bottom) => {
+    const a = top[3];
+    return [0, 1, 2].map((i) => top[i] * a + bottom[i] * (1 - a)).concat(1);
+  };
+  const background = (element) => {
+    const layers = [];
+    for (let e = element; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0) layers.push(c);
+      if (c[3] >= 1) break;
+    }
+    let color = [255, 255, 255, 1];
+    for (const layer of layers.reverse()) color = over(layer, color);
+    return color;
+  };
+  const luminance = (c) => {
+    const [r, g, b] = c.slice(0, 3).map((v) => {
+      const s = v / 255;
+      return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const failures = [];
+  for (const element of document.querySelectorAll("body *")) {
+    const text = [...element.childNodes]
+      .filter((n) => n.nodeType === 3).map((n) => n.textContent).join("").trim();
+    if (!text || !element.getClientRects().length) continue;
+    if (element.closest("[aria-hidden=true], :disabled")) continue;
+    const style = getComputedStyle(element);
+    if (style.visibility === "hidden" || Number(style.opacity) === 0) continue;
+    const box = element.getBoundingClientRect();
+    if (box.width <= 1 || box.height <= 1) continue; // visually hidden text
+    const back = background(element);
+    const fore = over(parse(style.color), back);
+    const [hi, lo] = [luminance(fore), luminance(back)].sort((a, b) => b - a);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+    if (ratio < (large ? 3 : 4.5)) {
+      const behind = `rgb(${back.slice(0, 3).join(",")})`;
+      failures.push(`${ratio.toFixed(2)}:1 "${text.slice(0, 40)}" (${style.color} on ${behind})`);
+    }
+  }
+  return failures;
+}"""
+
+# Form controls without a label a screen reader would read.
+UNLABELLED_JS = """() => [...document.querySelectorAll("input, select, textarea, button")]
+  .filter((e) => e.type !== "hidden" && e.getClientRects().length)
+  .filter((e) => {
+    const labels = [...(e.labels ?? [])];
+    const named = e.getAttribute("aria-label") || labels.some((l) => l.textContent.trim());
+    return !named && !(e.tagName === "BUTTON" && e.textContent.trim());
+  })
+  .map((e) => e.outerHTML.slice(0, 80))"""
+
+FOCUS_JS = """() => {
+  const e = document.activeElement;
+  const style = getComputedStyle(e);
+  const ring = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2;
+  return { text: e.textContent.trim(), outline: ring };
+}"""
+
+
+@pytest.mark.parametrize(
+    ("path", "title"),
+    [("/", "Live · RepCounter"), ("/history", "History · RepCounter"),
+     ("/settings", "Settings · RepCounter")],
+)  # fmt: skip
+def test_pages_are_labelled_readable_and_keyboard_usable(phone, path: str, title: str) -> None:
+    page = phone.new_page()
+    page.goto(path)
+    page.wait_for_load_state("networkidle") if path != "/" else page.wait_for_timeout(1500)
+    if path == "/settings":
+        sync_api.expect(page.locator("#f-camera-source")).to_be_visible()
+    assert page.title() == title
+    assert page.evaluate(UNLABELLED_JS) == [], "every control needs a label"
+    assert page.evaluate(CONTRAST_JS) == [], "text below WCAG AA contrast"
+    # The keyboard reaches the skip link, then the pages and the logout, each with a visible ring.
+    page.locator("body").focus()
+    seen = []
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        focus = page.evaluate(FOCUS_JS)
+        assert focus["outline"], f"no visible focus ring on {focus['text']!r}"
+        seen.append(focus["text"])
+    assert seen == ["Skip to content", "Live", "History", "Settings", "Log out"]
+    page.close()
+
+
+def test_live_page_announces_count_and_cues(phone) -> None:
+    page = phone.new_page()
+    page.goto("/")
+    for selector in ("#rep-count-box", ".cue-slot"):
+        region = page.locator(selector)
+        assert region.get_attribute("aria-live") == "polite", selector
+        assert region.get_attribute("aria-atomic") == "true", selector
+    page.close()
+
+
+def test_settings_keyboard_opens_a_closed_section(phone) -> None:
+    page = phone.new_page()
+    page.goto("/settings")
+    section = page.locator("#section-exercise")
+    sync_api.expect(section).not_to_have_attribute("open", "")
+    page.locator("#section-exercise summary").focus()
+    page.keyboard.press("Enter")
+    sync_api.expect(section).to_have_attribute("open", "")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "f-exercise-min-keypoint-score"
+    # The list of sections at the top jumps to (and opens) the closed web server section.
+    page.click(".jump a[href='#section-server']")
+    sync_api.expect(page.locator("#section-server")).to_have_attribute("open", "")
+    page.close()
+
+
+# Seeded history: (days ago, exercise, complete reps); each set also has one partial rep.
+# 16 days ago is outside the day chart's 14 days but inside the week chart's 12 weeks.
+HISTORY = [(16, "squat", 9), (10, "pushup", 6), (6, "squat", 12), (3, "pushup", 4),
+           (1, "squat", 7), (0, "pushup", 5)]  # fmt: skip
+DAY_SLOTS, WEEK_SLOTS = 14, 12
+
+
+def seed_history(data_dir: Path) -> None:
+    """Sets on several days, written through the store as the daemon writes them."""
+    store = Store(data_dir / "history.sqlite3")
+    today = date.today()
+    for days_ago, exercise, reps in HISTORY:  # oldest first, as they happened
+        day = today - timedelta(days=days_ago)
+        start = datetime.combine(day, clock_time(0, 1) if days_ago == 0 else clock_time(12))
+        set_id = None
+        for i in range(reps + 1):
+            t = start.timestamp() + i * 3
+            rep = RepRecord(exercise, i < reps, t, t + 2.5, 0.9, 1.4, 1.1)
+            _session, set_id = store.add_rep(rep, set_id, 1800)
+    store.close()
+
+
+# The slots of the bar chart that have a bar: uPlot places slot i at valToPos(i); a bar is a
+# pixel of an exercise's colour just above the zero line, within the slot's width.
+BARS_JS = """() => {
+  const u = document.getElementById("reps-chart").chart;
+  const ctx = u.ctx;
+  const colours = [[11, 92, 173], [179, 71, 11]];
+  const slots = u.data[0].length;
+  const half = (u.valToPos(1, "x", true) - u.valToPos(0, "x", true)) * 0.45;
+  const y = Math.round(u.valToPos(0, "y", true)) - 3;
+  const withBar = [];
+  for (let i = 0; i < slots; i += 1) {
+    const x0 = Math.round(u.valToPos(i, "x", true) - half);
+    const row = ctx.getImageData(x0, y, Math.round(2 * half), 1).data;
+    for (let p = 0; p < row.length; p += 4) {
+      if (colours.some((c) => c.every((v, k) => Math.abs(row[p + k] - v) < 8))) {
+        withBar.push(i);
+        break;
+      }
+    }
+  }
+  return { withBar, ticks: JSON.parse(u.root.dataset.ticks) };
+}"""
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
+    serve = Serve(tmp_path_factory.mktemp("seeded"))
+    seed_history(serve.data_dir)
+    serve.start()
+    yield serve
+    serve.stop()
+
+
+def test_history_charts_have_one_bar_per_day_and_date_labels(
+    browser, seeded: Serve, script_errors: list[str]
+) -> None:
+    context = new_phone(browser, seeded.base)
+    context.on("weberror", lambda error: script_errors.append(str(error.error)))
+    page = context.new_page()
+    page.goto("/setup")
+    page.fill("#password", PASSWORD)
+    page.fill("#confirm", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{seeded.base}/")
+    page.goto("/history")
+    sync_api.expect(page.locator(".session")).to_have_count(len(HISTORY))
+
+    today = date.today()
+    day_of_slot = [today - timedelta(days=DAY_SLOTS - 1 - i) for i in range(DAY_SLOTS)]
+    expected = sorted(DAY_SLOTS - 1 - ago for ago, _, _ in HISTORY if ago < DAY_SLOTS)
+    found = page.evaluate(BARS_JS)
+    assert found["withBar"] == expected, "one bar on each day with reps, none elsewhere"
+    assert [i for i, _ in found["ticks"]][-1] == DAY_SLOTS - 1, "today has a label"
+    months = []
+    for i, label in found["ticks"]:
+        number, month = label.split("\n")
+        assert number == str(day_of_slot[i].day), f"tick {i} is {label!r}, not a date"
+        months.append(month)
+    # The month under the first tick and where it changes (and nowhere else).
+    changes = [k == 0 or day_of_slot[i].month != day_of_slot[found["ticks"][k - 1][0]].month
+               for k, (i, _) in enumerate(found["ticks"])]  # fmt: skip
+    assert [bool(m) for m in months] == changes and months[0].isalpha()
+    summary = page.get_attribute("#reps-chart", "aria-label")
+    for ago, exercise, reps in HISTORY:
+        if ago < DAY_SLOTS:
+            noun = {"squat": "squats", "pushup": "push-ups"}[exercise]
+            assert f"{reps} {noun}" in summary
+    screenshot(page, "history", publish=True, full_page=True)
+
+    page.click("[data-period=week]")
+    sync_api.expect(page.locator("#reps-chart-title")).to_have_text("Reps per week")
+    monday = today - timedelta(days=today.weekday())
+    week_of_slot = [monday - timedelta(weeks=WEEK_SLOTS - 1 - i) for i in range(WEEK_SLOTS)]
+    weeks = {(today - timedelta(days=ago)) - timedelta(days=(today - timedelta(days=ago)).weekday())
+             for ago, _, _ in HISTORY}  # fmt: skip
+    found = page.evaluate(BARS_JS)
+    assert found["withBar"] == sorted(week_of_slot.index(w) for w in weeks)
+    for i, label in found["ticks"]:
+        assert label.split("\n")[0] == str(week_of_slot[i].day), f"week tick {label!r}"
+    screenshot(page, "history-week")
+    context.close()
+
+
 def test_live_page_reconnects_by_itself(phone, daemon: Serve) -> None:
     page = phone.new_page()
     page.goto("/")
@@ -318,5 +569,8 @@ def test_live_page_reconnects_by_itself(phone, daemon: Serve) -> None:
     page.close()
 
 
-def test_no_script_errors(script_errors: list[str]) -> None:
+def test_no_script_errors_and_nothing_fetched_from_outside(
+    script_errors: list[str], outside_requests: list[str]
+) -> None:
     assert script_errors == []
+    assert outside_requests == [], "every asset must come from the device (no CDN)"

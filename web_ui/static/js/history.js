@@ -35,8 +35,8 @@ function slots(period, rows) {
   const step = period === "day" ? 1 : 7;
   const toDate = period === "day" ? (row) => parseDay(row.period) : (row) => mondayOfWeek(row.period);
   const today = period === "day" ? new Date() : mondayOf(new Date());
-  const dates = rows.map(toDate);
-  const newest = dates.reduce((a, b) => (b > a ? b : a), null);
+  const rowDates = rows.map(toDate);
+  const newest = rowDates.reduce((a, b) => (b > a ? b : a), null);
   const count = SLOTS[period];
   const end = newest && (today - newest) / DAY_MS > count * step ? newest : today;
   const keys = [];
@@ -44,24 +44,38 @@ function slots(period, rows) {
     keys.push(dayKey(new Date(end.getFullYear(), end.getMonth(), end.getDate() - i * step)));
   }
   const dayLabel = (d) => d.toLocaleDateString(undefined, { weekday: "short", day: "numeric", month: "short" });
-  const labels = keys.map((key) => (period === "day" ? dayLabel(parseDay(key)) : `Week of ${shortDate(parseDay(key))}`));
-  const ticks = keys.map((key) => (period === "day" ? String(parseDay(key).getDate()) : shortDate(parseDay(key))));
+  const dates = keys.map(parseDay);
+  const labels = dates.map((d) => (period === "day" ? dayLabel(d) : `Week of ${shortDate(d)}`));
   const groups = {};
   rows.forEach((row, i) => {
-    const slot = keys.indexOf(dayKey(dates[i]));
+    const slot = keys.indexOf(dayKey(rowDates[i]));
     if (slot < 0) return;
     groups[row.exercise] ??= keys.map(() => 0);
     groups[row.exercise][slot] += row.reps;
   });
   if (!Object.keys(groups).length) groups.squat = keys.map(() => 0);
-  return { labels, ticks, groups };
+  return { dates, labels, groups };
+}
+
+/** The chart in words, for screen readers: every slot with reps. */
+function describeTotals(period, labels, groups) {
+  const names = Object.keys(groups);
+  const days = labels
+    .map((label, i) => {
+      const parts = names.filter((name) => groups[name][i]).map((name) => `${groups[name][i]} ${(EXERCISES[name]?.label ?? name).toLowerCase()}`);
+      return parts.length ? `${label}: ${parts.join(", ")}` : null;
+    })
+    .filter(Boolean);
+  return `Complete reps per ${period}, ${labels.length} ${period}s up to ${labels.at(-1)}. ${days.length ? days.join("; ") : "No reps."}`;
 }
 
 async function drawTotals() {
   const { totals } = await api(`/api/totals?period=${state.period}&limit=1000`);
-  const { labels, ticks, groups } = slots(state.period, totals);
+  const { dates, labels, groups } = slots(state.period, totals);
   setText($("period-name"), state.period);
-  barChart($("reps-chart"), labels, ticks, groups);
+  const element = $("reps-chart");
+  barChart(element, { dates, labels, groups, period: state.period, readout: $("reps-readout") });
+  element.setAttribute("aria-label", describeTotals(state.period, labels, groups));
 }
 
 // --- sessions -----------------------------------------------------------------------------
@@ -92,7 +106,7 @@ function setRow(set, reps) {
     cell("td", String(set.reps)),
     cell("td", String(set.partial_reps)),
     cell("td", depth === null ? "–" : `${Math.round(depth * 100)}%`),
-    cell("td", down === null ? "–" : `${down.toFixed(1)}/${up.toFixed(1)} s`, { title: "Average seconds down / up" }),
+    cell("td", down === null ? "–" : `${down.toFixed(1)}/${up.toFixed(1)}`, { title: "Average seconds down / up" }),
   );
   return row;
 }
@@ -108,7 +122,7 @@ function sessionCard(session, detail, reps) {
   const table = document.createElement("table");
   table.append(cell("caption", `Sets of the session on ${when(session.started_at)}`, { class: "visually-hidden" }));
   const head = document.createElement("tr");
-  for (const title of ["Set", "Reps", "Partial", "Depth", "Down/up"]) head.append(cell("th", title, { scope: "col" }));
+  for (const title of ["Set", "Reps", "Partial", "Depth", "Down/up s"]) head.append(cell("th", title, { scope: "col" }));
   table.createTHead().append(head);
   const body = table.createTBody();
   for (const set of detail.sets) body.append(setRow(set, reps));
@@ -138,7 +152,7 @@ function drawDepth() {
     element.replaceChildren(cell("p", "No reps yet.", { class: "empty" }));
     return;
   }
-  depthChart(element, state.reps);
+  depthChart(element, state.reps, $("depth-readout"));
 }
 
 async function main() {

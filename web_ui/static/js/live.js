@@ -32,6 +32,7 @@ const live = {
   pose: null,
   exercise: null,
   placement: null,
+  cameraOk: false,
 };
 let prefs = loadPrefs();
 
@@ -51,6 +52,8 @@ function renderCount() {
   setText($("partial"), `${shown?.partial_reps ?? 0} partial`);
   const exercise = live.exercise ?? shown?.exercise;
   setText($("exercise"), exercise ? EXERCISES[exercise] ?? exercise : "No exercise yet");
+  // Before the first rep, say how to start (not while the camera is missing: its overlay says).
+  $("hint").hidden = Boolean(shown) || !live.cameraOk;
 }
 
 function renderTimer() {
@@ -187,9 +190,30 @@ function onHealth(health) {
     backendChip.title = health.pipeline ?? "";
   }
   setText($("health-fps"), `${Math.round(health.fps ?? 0)} fps`);
-  const problem = health.pipeline?.startsWith("stopped") ? health.pipeline : camera.error;
-  const empty = $("preview-empty");
-  setText(empty, problem ? `Not counting: ${problem}` : "Waiting for the camera…");
+  renderCamera(camera, health.pipeline);
+}
+
+const CAMERA_TITLES = {
+  missing: "No camera found",
+  reconnecting: "Camera lost: reconnecting…",
+  ended: "The video has ended",
+  stopped: "Not counting",
+};
+
+/** The preview's overlay: what is wrong with the camera and what to do about it. */
+function renderCamera(camera, pipeline) {
+  const stopped = pipeline?.startsWith("stopped") ? pipeline.replace(/^stopped: /, "") : null;
+  const state = stopped ? "stopped" : camera.state ?? "unknown";
+  const problem = state !== "ok" && state !== "unknown";
+  preview.classList.toggle("camera-problem", problem);
+  preview.dataset.camera = state;
+  setText($("preview-empty-title"), CAMERA_TITLES[state] ?? "Waiting for the camera…");
+  let detail = stopped ?? (state === "ended" ? "Choose a camera in Settings to count again." : camera.error ?? "");
+  if (/^no camera found/i.test(detail)) detail = ""; // the title and the advice say it already
+  setText($("preview-empty-detail"), detail ? detail.charAt(0).toUpperCase() + detail.slice(1) : "");
+  $("preview-empty-action").hidden = !["missing", "reconnecting", "stopped"].includes(state);
+  live.cameraOk = state === "ok";
+  renderCount();
 }
 
 let drawPending = false;

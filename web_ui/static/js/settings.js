@@ -207,6 +207,7 @@ async function save(event) {
     return;
   }
   $("save").disabled = true;
+  $("save-status").classList.remove("unsaved");
   setText($("save-status"), "Saving…");
   try {
     const result = await api("/api/settings", { method: "PATCH", body: diff });
@@ -307,6 +308,18 @@ async function changePassword(event) {
   }
 }
 
+/** A link to a section (the list at the top, the live page's "Settings → Camera") opens it. */
+function openLinkedSection() {
+  const id = decodeURIComponent(window.location.hash.slice(1));
+  const target = id && document.getElementById(id);
+  if (!target) return;
+  if (target.tagName === "DETAILS") target.open = true;
+  target.scrollIntoView();
+  const focusable = target.querySelector("summary") ?? target;
+  if (focusable === target) target.setAttribute("tabindex", "-1");
+  focusable.focus({ preventScroll: true });
+}
+
 async function main() {
   try {
     schema = JSON.parse($("settings-schema").textContent);
@@ -314,12 +327,25 @@ async function main() {
     build();
     fill(saved);
     showRunning();
+    openLinkedSection(); // the sections exist only now
   } catch (error) {
     setText($("settings-fields"), `Could not load the settings: ${error.message}`);
   }
 }
 
+/** Say when the form holds changes not saved yet (and stop saying so once they are undone). */
+function markUnsaved() {
+  if (!schema || !Object.keys(saved).length) return;
+  const status = $("save-status");
+  const pending = Object.keys(changes()).length > 0;
+  status.classList.toggle("unsaved", pending);
+  if (pending) setText(status, "Unsaved changes: press Save to apply them.");
+  else if (status.textContent.startsWith("Unsaved")) setText(status, "");
+}
+
+window.addEventListener("hashchange", openLinkedSection);
 $("settings-form").addEventListener("submit", save);
+$("settings-fields").addEventListener("input", markUnsaved);
 $("settings-fields").addEventListener("change", validateField);
 $("password-form").addEventListener("submit", changePassword);
 audioControls();
