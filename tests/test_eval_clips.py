@@ -9,9 +9,10 @@ import json
 import pytest
 
 from device.cli import main
+from device.exercise import augment
 from device.exercise.commands import format_score
 from device.exercise.counting import count_video
-from device.exercise.evaluation import evaluate
+from device.exercise.evaluation import count_error, evaluate, load_truth
 from device.exercise.rules import ExerciseRules
 from device.pose.pipeline import PosePipeline
 
@@ -50,3 +51,29 @@ def test_count_command_text(clips, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "exercise: squat"
     assert out[-1].startswith("squat: 1 reps, 0 partial")
+
+
+# A person twice as far from the camera (device/exercise/augment.py "far"), on the clips where
+# that transform moved a count or a margin before the rep side was locked (a preferred side that
+# switches mid-rep), plus one clip per other view and exercise as controls. About 2300 frames:
+# ~25 s on two cores. The full sweep is `repcounter eval --augment all` (about 10 minutes).
+ROBUSTNESS_CLIPS = (
+    "calimiro_push-up_3.mp4", "calimiro_push-up_44.mp4", "calimiro_push-up_50.mp4",
+    "judge_pushup_front.mp4", "tfjs_pose_squats.mp4", "darebee_squat.mp4",
+    "three_quarter_pushup.mp4",
+)
+
+
+def test_counts_hold_with_the_person_twice_as_far(clips):
+    pipeline = PosePipeline.create(threads=2)
+    rules = ExerciseRules()
+    far = augment.parse("far")
+    rows = [r for r in load_truth(clips / "truth.tsv") if r.file in ROBUSTNESS_CLIPS]
+    assert len(rows) == len(ROBUSTNESS_CLIPS)
+    wrong = []
+    for row in rows:
+        result = count_video(clips / row.file, pipeline, rules, "auto", far)
+        counted = result.count(row.exercise)
+        if count_error(counted, row.reps, row.reps_max) or result.exercise != row.exercise:
+            wrong.append(f"{row.file}: {counted} {result.exercise} (truth {row.reps})")
+    assert wrong == []

@@ -6,8 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
+from device.exercise import augment
 from device.exercise.counting import CountResult, count_video
-from device.exercise.evaluation import ClipScore, evaluate
+from device.exercise.evaluation import ClipScore, EvalSummary, evaluate
 from device.exercise.rules import ExerciseRules
 from device.exercise.tracker import MODES
 from device.exercise.types import Rep
@@ -33,6 +34,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     ev.add_argument("truth", type=Path, nargs="?", default=DEFAULT_TRUTH,
                     help=f"truth TSV (default {DEFAULT_TRUTH}); clips are read beside it")
+    ev.add_argument("--augment", default=None, metavar="NAME[,NAME...]",
+                    help="count transformed frames instead, one eval per name, then compare: "
+                    f"{', '.join(augment.TRANSFORMS)}, 'a+b' chains, 'all' runs every one")
     _pipeline_options(ev)
     ev.set_defaults(run=run_eval)
 
@@ -86,14 +90,54 @@ def format_score(score: ClipScore) -> str:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    runs = augment.parse_runs(args.augment) if args.augment else [None]
     pipeline = _pipeline(args)
     rules = ExerciseRules()
-    print(f"{'clip':30s} {'truth':6s} {'reps':>5s} {'counted':>7s} {'partial':>7s} "
-          f"{'recognised':10s} {'error':>5s} {'sec':>6s}")
-    _, summary = evaluate(
-        args.truth,
-        lambda path: count_video(path, pipeline, rules, "auto"),
-        progress=lambda score: print(format_score(score), flush=True),
-    )
-    print(summary.line())
+    results: dict[str | None, tuple[list[ClipScore], EvalSummary]] = {}
+    for run in runs:
+        transform = None if run is None else augment.parse(run)
+        if run is not None:
+            print(f"== augment: {run}")
+        print(f"{'clip':30s} {'truth':6s} {'reps':>5s} {'counted':>7s} {'partial':>7s} "
+              f"{'recognised':10s} {'error':>5s} {'sec':>6s}")
+        results[run] = evaluate(
+            args.truth,
+            lambda path, transform=transform: count_video(path, pipeline, rules, "auto",
+                                                          transform),
+            progress=lambda score: print(format_score(score), flush=True),
+        )
+        print(results[run][1].line(), flush=True)
+    if len(runs) > 1:
+        print()
+        for line in compare_runs(results):
+            print(line)
     return 0
+
+
+def compare_runs(results: dict) -> list[str]:
+    """One line per run: its totals, and the clips whose count or recognised exercise differs
+    from the unaugmented run ('none') where that was run, else the clips it gets wrong."""
+    base = results.get("none")
+    lines = [f"{'augment':16s} {'exact':>6s} {'MAE':>6s} {'off<=1':>6s} {'recog':>6s}  "
+             + ("changed vs none (count/recognised)" if base else "wrong clips")]
+    for run, (scores, summary) in results.items():
+        if base is not None:
+            before = {s.truth.file: s for s in base[0]}
+            notes = [_change(before[s.truth.file], s) for s in scores
+                     if (s.counted, s.recognised) != (before[s.truth.file].counted,
+                                                      before[s.truth.file].recognised)]
+        else:
+            notes = [_change(None, s) for s in scores if s.error or not s.recognised_ok]
+        lines.append(
+            f"{run or 'none':16s} {summary.exact_rate:6.1%} {summary.mae:6.3f} "
+            f"{summary.off_by_one_rate:6.1%} {summary.recognition_rate:6.1%}  "
+            + (", ".join(notes) or "-")
+        )
+    return lines
+
+
+def _change(before: ClipScore | None, after: ClipScore) -> str:
+    name = after.truth.file.rsplit(".", 1)[0]
+    was = "" if before is None else f"{before.counted}->"
+    recognised = "" if after.recognised_ok else f" as {after.recognised or 'none'}"
+    return f"{name} {was}{after.counted}{recognised} (err {after.error})"

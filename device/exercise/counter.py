@@ -6,7 +6,8 @@ Judging a closed excursion (see reps.py):
    the previous rep ended, a way down of at least rules.return_fraction of its way up;
 2. the feet (squat) or hands (push-up) stay within rules.planted_tolerance body units: the joints
    that carry the body do not move in these exercises, while walking moves them;
-3. depth = range of motion / the drop that reaches the target depth (hips at knee height; elbows
+3. the rep is measured on one body side: the side preferred when it opened (see update);
+4. depth = range of motion / the drop that reaches the target depth (hips at knee height; elbows
    at 90 degrees), measured at the bottom. At least rules.count_depth of it, and at least
    rules.relative_depth of the person's own typical range (median of their last complete reps),
    makes a complete rep; less is a partial rep.
@@ -22,7 +23,7 @@ import numpy as np
 
 from device.exercise.body import BodyScale
 from device.exercise.geometry import Joints
-from device.exercise.reps import Excursion, RepSegmenter, Sample
+from device.exercise.reps import DOWN, SETTLE, Excursion, RepSegmenter, Sample
 from device.exercise.rules import ExerciseRules
 from device.exercise.types import Cue, Rep
 
@@ -49,6 +50,7 @@ class ExerciseCounter(ABC):
         self.segmenter = RepSegmenter(rules, self.min_rom)
         self._typical: deque[float] = deque(maxlen=TYPICAL_REPS)
         self._recent: deque[tuple[float, float]] = deque()
+        self._rep_side: str | None = None
 
     @property
     @abstractmethod
@@ -64,13 +66,27 @@ class ExerciseCounter(ABC):
         self.segmenter.reset()
         self._typical.clear()
         self._recent.clear()
+        self._rep_side = None
 
     def update(
         self, joints: Joints | None, scale: BodyScale, view: str | None, t: float
     ) -> Rep | None:
-        """Feed one frame (joints None: not measurable or not this exercise's posture)."""
+        """Feed one frame (joints None: not measurable or not this exercise's posture).
+
+        While a rep is open it is measured on the body side preferred when it opened. The two
+        sides give different heights in a side or three-quarter view (the far side is farther
+        from the camera, so smaller, and partly guessed by MoveNet): a switch of the preferred
+        side mid-rep would splice two curves, moving its top or bottom by more than a rep's
+        margins. Between reps the side follows the keypoint scores again."""
+        rep_open = self.segmenter.state in (DOWN, SETTLE)
+        if joints is not None and rep_open and self._rep_side is not None:
+            joints = joints.on_side(self._rep_side)
         m = self.measure(joints, scale, view) if joints is not None else None
         excursion = self.segmenter.update(t, None if m is None else self._filtered(t, m.h), m)
+        if self.segmenter.state not in (DOWN, SETTLE):
+            self._rep_side = None
+        elif self._rep_side is None and joints is not None:
+            self._rep_side = joints.side
         return self.judge(excursion) if excursion is not None else None
 
     def _filtered(self, t: float, h: float) -> float:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from device.capture.frame import Frame
 from device.capture.video_file import iter_video
 from device.exercise.rules import ExerciseRules
 from device.exercise.tracker import ExerciseTracker
@@ -79,7 +80,12 @@ def count_video(
     pipeline: PosePipeline,
     rules: ExerciseRules | None = None,
     mode: str = "auto",
+    transform: Callable[[Iterable[Frame]], Iterator[Frame]] | None = None,
 ) -> CountResult:
-    """Run the pose pipeline over every frame of the video and count."""
+    """Run the pose pipeline over every frame of the video and count. `transform` alters the
+    frames on their way in (see augment.py)."""
     pipeline.reset()
-    return count_poses((pipeline.process(frame) for frame in iter_video(path)), rules, mode)
+    frames: Iterable[Frame] = iter_video(path)
+    if transform is not None:
+        frames = transform(frames)
+    return count_poses((pipeline.process(frame) for frame in frames), rules, mode)

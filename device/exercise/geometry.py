@@ -6,6 +6,7 @@ ankle at the image corner. Image y grows downwards, so "higher" means a smaller 
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable
 
@@ -26,6 +27,14 @@ class Joints:
         self.ok = np.asarray(pose.keypoints[:, 2]) >= min_score
         self.side = side
         self.average = average  # front view: both sides are seen, use their midpoint
+
+    def on_side(self, side: str) -> Joints:
+        """The same keypoints with another preferred side (a copy: others keep theirs)."""
+        if side == self.side:
+            return self
+        other = copy.copy(self)
+        other.side = side
+        return other
 
     def get(self, name: str) -> Point | None:
         """One named keypoint ("left_knee", "nose"), or None when it is not visible."""

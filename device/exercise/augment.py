@@ -1,0 +1,201 @@
+"""Transforms of a video's frames that must not change its rep count, to probe generalisation.
+
+Our clips are a few dozen people, rooms and cameras; the appliance will see others. Each transform
+imitates one way another home's footage differs, applied in memory to the frames on their way
+into the pose pipeline (`repcounter eval --augment NAME[,NAME...]`); no clip copy is ever written.
+A run may chain transforms with "+" (e.g. "far+dim").
+
+- mirror: the person faces the other way (left-right flip).
+- half_fps: every other frame dropped, timestamps kept: a camera or Pi running at half the rate.
+- fps15: frames dropped to at most 15 per second (the slowest rate the Pi's CPU path delivers).
+- drop30: 30 % of frames dropped at random (fixed seed): an inference thread that falls behind
+  irregularly.
+- res360: downscaled to the pixel count of 640x360 (never upscaled), the size of a cheap camera
+  stream; the aspect ratio is kept.
+- half_res: downscaled 0.5x.
+- far: the picture shrunk 0.5x inside a border of the original size (the frame's mean colour):
+  the person at half the height, as if twice as far from the camera, with fewer pixels.
+- dim: contrast x0.35, dark, with sensor-gain noise: an evening room lit by one lamp.
+- jpeg_blur: slight defocus (Gaussian blur, sigma 1 px at 360 lines) then JPEG quality 30.
+
+None of these changes a true count. A 60 fps camera cannot be imitated honestly from 24-30 fps
+footage (duplicated or interpolated frames carry no new information), so there is no fps60.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator
+
+import cv2
+import numpy as np
+
+from device.capture.frame import Frame
+from device.errors import ConfigError
+
+FrameStream = Iterable[Frame]
+Transform = Callable[[FrameStream], Iterator[Frame]]
+
+SEED = 20240611  # fixed: an augmented eval gives the same numbers every run
+
+
+def _per_frame(fn: Callable[[np.ndarray], np.ndarray]) -> Transform:
+    def transform(frames: FrameStream) -> Iterator[Frame]:
+        for frame in frames:
+            yield Frame(np.ascontiguousarray(fn(frame.image)), frame.t, frame.index)
+
+    return transform
+
+
+def mirror(frames: FrameStream) -> Iterator[Frame]:
+    return _per_frame(lambda image: image[:, ::-1])(frames)
+
+
+def half_fps(frames: FrameStream) -> Iterator[Frame]:
+    return (frame for i, frame in enumerate(frames) if i % 2 == 0)
+
+
+def max_fps(fps: float) -> Transform:
+    """Keep the first frame of each 1/fps tick of the frame clock: 30 -> 15 keeps every other
+    frame, 24 -> 15 keeps 15 a second at uneven intervals, as a busy Pi delivers them."""
+
+    def transform(frames: FrameStream) -> Iterator[Frame]:
+        last_tick: int | None = None
+        for frame in frames:
+            tick = math.floor(frame.t * fps + 1e-6)
+            if tick != last_tick:
+                last_tick = tick
+                yield frame
+
+    return transform
+
+
+def random_drop(share: float, seed: int = SEED) -> Transform:
+    def transform(frames: FrameStream) -> Iterator[Frame]:
+        rng = np.random.default_rng(seed)
+        for i, frame in enumerate(frames):
+            if i == 0 or rng.random() >= share:  # the first frame always arrives
+                yield frame
+
+    return transform
+
+
+def scale_to_pixels(pixels: int) -> Transform:
+    """Downscale to about `pixels` pixels, aspect kept; a smaller frame is left as it is."""
+
+    def fn(image: np.ndarray) -> np.ndarray:
+        height, width = image.shape[:2]
+        factor = math.sqrt(pixels / (width * height))
+        if factor >= 1.0:
+            return image
+        size = (max(1, round(width * factor)), max(1, round(height * factor)))
+        return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+    return _per_frame(fn)
+
+
+def scale(factor: float) -> Transform:
+    def fn(image: np.ndarray) -> np.ndarray:
+        height, width = image.shape[:2]
+        size = (max(1, round(width * factor)), max(1, round(height * factor)))
+        return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+    return _per_frame(fn)
+
+
+def farther(factor: float = 0.5) -> Transform:
+    """The picture shrunk by `factor` and centred in a border of the original size. The border is
+    the first frame's mean colour, fixed for the clip (a flickering border would be a cue no
+    real room gives)."""
+
+    def transform(frames: FrameStream) -> Iterator[Frame]:
+        colour: np.ndarray | None = None
+        for frame in frames:
+            image = frame.image
+            height, width = image.shape[:2]
+            if colour is None:
+                colour = image.reshape(-1, 3).mean(axis=0).astype(np.uint8)
+            size = (max(1, round(width * factor)), max(1, round(height * factor)))
+            small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+            canvas = np.empty_like(image)
+            canvas[:] = colour
+            y0, x0 = (height - small.shape[0]) // 2, (width - small.shape[1]) // 2
+            canvas[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
+            yield Frame(canvas, frame.t, frame.index)
+
+    return transform
+
+
+def dim(contrast: float = 0.35, level: float = 0.25, noise: float = 3.0,
+        seed: int = SEED) -> Transform:
+    """Pixel values squeezed around a dark mean level (`level` of full scale) and gain noise."""
+
+    def transform(frames: FrameStream) -> Iterator[Frame]:
+        rng = np.random.default_rng(seed)
+        for frame in frames:
+            image = frame.image.astype(np.float32)
+            out = (image - 128.0) * contrast + 255.0 * level
+            out += rng.normal(0.0, noise, size=image.shape[:2])[..., None].astype(np.float32)
+            yield Frame(np.clip(out, 0, 255).astype(np.uint8), frame.t, frame.index)
+
+    return transform
+
+
+def jpeg_blur(quality: int = 30, sigma_at_360: float = 1.0) -> Transform:
+    def fn(image: np.ndarray) -> np.ndarray:
+        sigma = sigma_at_360 * min(image.shape[:2]) / 360.0
+        blurred = cv2.GaussianBlur(image, (0, 0), sigma)
+        ok, data = cv2.imencode(".jpg", blurred[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+        assert ok
+        return cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1]
+
+    return _per_frame(fn)
+
+
+TRANSFORMS: dict[str, Transform] = {
+    "none": lambda frames: iter(frames),
+    "mirror": mirror,
+    "half_fps": half_fps,
+    "fps15": max_fps(15.0),
+    "drop30": random_drop(0.3),
+    "res360": scale_to_pixels(640 * 360),
+    "half_res": scale(0.5),
+    "far": farther(0.5),
+    "dim": dim(),
+    "jpeg_blur": jpeg_blur(),
+}
+
+
+def parse(spec: str) -> Transform:
+    """One run's transform: names joined by "+", applied left to right."""
+    names = [n.strip() for n in spec.split("+") if n.strip()]
+    unknown = [n for n in names if n not in TRANSFORMS]
+    if not names or unknown:
+        raise ConfigError(
+            f"unknown augmentation {spec!r}: use one of {', '.join(TRANSFORMS)} "
+            "(several joined by '+', several runs separated by ',', or 'all')."
+        )
+    steps = [TRANSFORMS[n] for n in names]
+
+    def transform(frames: FrameStream) -> Iterator[Frame]:
+        stream: Iterable[Frame] = frames
+        for step in steps:
+            stream = step(stream)
+        return iter(stream)
+
+    return transform
+
+
+def parse_runs(spec: str) -> list[str]:
+    """The runs of `--augment`: comma-separated specs; 'all' is none and every transform."""
+    runs: list[str] = []
+    for part in spec.split(","):
+        part = part.strip()
+        if part == "all":
+            runs.extend(TRANSFORMS)
+        elif part:
+            parse(part)  # validate now, before any clip is counted
+            runs.append(part)
+    if not runs:
+        raise ConfigError("--augment needs at least one transform name.")
+    return list(dict.fromkeys(runs))
