@@ -104,7 +104,9 @@ class PoseModel:
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """Keypoints (17, 3) as y, x, score in [0, 1] for an (input_size, input_size, 3) image."""
-        self._interpreter.set_tensor(self._input_index, image[np.newaxis].astype(self.input_dtype))
+        # Written straight into the input tensor (cast on the way): no temporary array, one pass.
+        # The view must be dropped before invoke, so it is never kept.
+        self._interpreter.tensor(self._input_index)()[0] = image
         self._interpreter.invoke()
         return self._interpreter.get_tensor(self._output_index)[0, 0].copy()
 
