@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from device.errors import ModelError
-from device.models.manifest import sha256_of
+from device.models.manifest import ModelEntry, sha256_of
 from device.pose import runtime
 
 INT8 = "movenet_single_pose_lightning_ptq.tflite"
@@ -55,9 +55,14 @@ def test_edgetpu_without_edgetpu_model_is_a_clear_error(models_dir):
         runtime.open_model("lightning", "edgetpu", 2, models_dir)
 
 
-def test_edgetpu_model_on_cpu_is_a_clear_error(shared_data):
+def cpu_entry(path) -> ModelEntry:
+    """A manifest entry that claims `path` is a CPU model (a mislabelled or swapped file)."""
+    return ModelEntry("lightning", path.name, sha256_of(path), 192, "uint8", "cpu", "test", "", "")
+
+
+def test_edgetpu_model_on_cpu_is_a_clear_error(models_dir):
     with pytest.raises(ModelError, match="Edge TPU build and cannot run on the CPU"):
-        runtime.open_model_file(shared_data / "models" / EDGETPU, 2)
+        runtime.open_entry(cpu_entry(models_dir / EDGETPU), 2, models_dir)
 
 
 def test_truncated_model_is_refused_by_checksum(models_dir, no_libedgetpu):
@@ -70,8 +75,8 @@ def test_truncated_model_is_refused_by_checksum(models_dir, no_libedgetpu):
 def test_garbage_model_file_is_a_clear_error(tmp_path):
     bad = tmp_path / "bad.tflite"
     bad.write_bytes(b"not a flatbuffer" * 100)
-    with pytest.raises(ModelError, match=r"bad\.tflite"):
-        runtime.open_model_file(bad, 1)
+    with pytest.raises(ModelError, match=r"bad\.tflite is not a valid TFLite model"):
+        runtime.open_entry(cpu_entry(bad), 1, tmp_path)
 
 
 def test_unknown_model_and_accelerator_are_clear_errors(models_dir):

@@ -147,6 +147,14 @@ def _log_in() -> None:
     session["csrf"] = secrets.token_urlsafe(32)
 
 
+def _logged_in_answer() -> Response | dict:
+    """Log this client in; the API gets the new CSRF token, a browser goes to the live page."""
+    _log_in()
+    if request.is_json:
+        return {"logged_in": True, "csrf_token": session["csrf"]}
+    return redirect(url_for("pages.index"))
+
+
 def check_request() -> object | None:
     """App-wide guard, run before every request: Host header, then CSRF on unsafe methods."""
     allowed = current_app.extensions["allowed_hosts"]()
@@ -228,10 +236,7 @@ def setup():
     if not request.is_json and request.form.get("confirm") != password:
         return _refusal("pages/setup.html", 400, "the passwords differ.", "confirm")
     credentials.set_password(password)
-    _log_in()
-    if request.is_json:
-        return {"logged_in": True, "csrf_token": session["csrf"]}
-    return redirect(url_for("pages.index"))
+    return _logged_in_answer()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -259,10 +264,7 @@ def login():
         throttle.failed(client)
         return _refusal("pages/login.html", 401, "wrong password.", "password")
     throttle.succeeded(client)
-    _log_in()
-    if request.is_json:
-        return {"logged_in": True, "csrf_token": session["csrf"]}
-    return redirect(url_for("pages.index"))
+    return _logged_in_answer()
 
 
 @bp.post("/logout")

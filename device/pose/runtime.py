@@ -205,14 +205,3 @@ def open_model(
     if not cpu_models:
         raise ModelError(f"no CPU build of {name!r} is in {models_dir}: restore models/ from git.")
     return open_entry(cpu_models[0], threads, models_dir)
-
-
-def open_model_file(path: Path, threads: int | None = None) -> PoseModel:
-    """An interpreter for a model file outside the manifest (tests, comparisons): CPU only."""
-    threads = threads or default_threads()
-    runtime_name, _ = _runtime_module()
-    interpreter = _interpreter(path, [], threads)
-    dtype = np.dtype(interpreter.get_input_details()[0]["dtype"]).name
-    size = int(interpreter.get_input_details()[0]["shape"][1])
-    entry = ModelEntry(path.stem, path.name, "", size, dtype, "cpu", str(path), "", "")
-    return PoseModel(interpreter, Backend("cpu", runtime_name, entry, threads))
