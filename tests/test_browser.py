@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from device.store import RepRecord, Store
+from tests.conftest import SHARED_DATA
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed: pip install -e '.[dev]'"
@@ -302,8 +303,12 @@ def test_settings_save_and_show_the_servers_validation_error(phone) -> None:
     screenshot(page, "settings", publish=True)
 
     page.click("#camera-test")
-    sync_api.expect(page.locator("#camera-test-status")).to_contain_text("Snapshot taken")
-    assert page.eval_on_selector("#snapshot", "image => image.naturalWidth") > 0
+    if SHARED_DATA.is_dir():  # the live test switched the source to a clip: there are frames
+        sync_api.expect(page.locator("#camera-test-status")).to_contain_text("Snapshot taken")
+        assert page.eval_on_selector("#snapshot", "image => image.naturalWidth") > 0
+    else:  # no camera on this machine: the page says so instead of showing a broken image
+        status = page.locator("#camera-test-status")
+        sync_api.expect(status).to_contain_text("No snapshot: no camera frame yet")
     screenshot(page, "settings-camera-test")
 
     page.fill("#f-workout-set-idle-s", "25")
