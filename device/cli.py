@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from device import bench_serve, service
+from device.daemon import bench_serve, service
 from device.errors import RepCounterError
 from device.exercise import commands as exercise_commands
 from device.models import cli as models_cli

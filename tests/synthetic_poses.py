@@ -41,8 +41,9 @@ def _head(shoulder: np.ndarray, forward: np.ndarray, up: np.ndarray) -> Skeleton
     }
 
 
-def squat_skeleton(depth: float, lean: float = 1.0, knee_cave: float = 0.0,
-                   stand_bend_deg: float = 0.0) -> Skeleton:
+def squat_skeleton(
+    depth: float, lean: float = 1.0, knee_cave: float = 0.0, stand_bend_deg: float = 0.0
+) -> Skeleton:
     """Standing (0) to hips at knee height (1) and beyond; lean scales the torso lean; knee_cave
     moves the knees inwards at depth; stand_bend_deg leaves the knees bent at the top."""
     thigh_deg = stand_bend_deg + (90.0 - stand_bend_deg) * depth  # thigh from vertical
@@ -58,9 +59,12 @@ def squat_skeleton(depth: float, lean: float = 1.0, knee_cave: float = 0.0,
     wrist = elbow + FOREARM * forward
     knee_width = 0.16 * (1.0 - knee_cave * min(depth, 1.0))
     points = {
-        **_both("ankle", ankle, 0.15), **_both("knee", knee, knee_width),
-        **_both("hip", hip, 0.1), **_both("shoulder", shoulder, 0.18),
-        **_both("elbow", elbow, 0.18), **_both("wrist", wrist, 0.15),
+        **_both("ankle", ankle, 0.15),
+        **_both("knee", knee, knee_width),
+        **_both("hip", hip, 0.1),
+        **_both("shoulder", shoulder, 0.18),
+        **_both("elbow", elbow, 0.18),
+        **_both("wrist", wrist, 0.15),
         **_head(shoulder, forward, up),
     }
     return points
@@ -82,9 +86,12 @@ def pushup_skeleton(depth: float, hip_drop: float = 0.0, top_bend_deg: float = 0
     knee = hip + THIGH * (ankle - hip) / np.linalg.norm(ankle - hip)
     forward, up = -along, np.array([0.0, 0.0, 1.0])
     return {
-        **_both("wrist", wrist, 0.25), **_both("elbow", elbow, 0.24),
-        **_both("shoulder", shoulder, 0.18), **_both("hip", hip, 0.1),
-        **_both("knee", knee, 0.1), **_both("ankle", ankle, 0.1),
+        **_both("wrist", wrist, 0.25),
+        **_both("elbow", elbow, 0.24),
+        **_both("shoulder", shoulder, 0.18),
+        **_both("hip", hip, 0.1),
+        **_both("knee", knee, 0.1),
+        **_both("ankle", ankle, 0.1),
         **_head(shoulder, forward, up),
     }
 
@@ -104,9 +111,14 @@ def walking_skeleton(t: float, speed: float = 1.3) -> Skeleton:
     return points
 
 
-def project(points: Skeleton, yaw_deg: float, scale: float = 300.0,
-            origin: tuple[float, float] = (640.0, 660.0), far_score: float = 0.5,
-            near_score: float = 0.9) -> np.ndarray:
+def project(
+    points: Skeleton,
+    yaw_deg: float,
+    scale: float = 300.0,
+    origin: tuple[float, float] = (640.0, 660.0),
+    far_score: float = 0.5,
+    near_score: float = 0.9,
+) -> np.ndarray:
     """(17, 3) keypoints seen from yaw_deg around the body (0: from its left side, the body
     facing image right; 90: from the front). The far side gets far_score in side views."""
     yaw = math.radians(yaw_deg)
@@ -132,8 +144,14 @@ def eased(program: Program, fps: float = FPS) -> Iterator[tuple[float, float]]:
             t += 1.0 / fps
 
 
-def reps(n: int, depth: float = 1.0, down_s: float = 1.0, up_s: float = 1.0,
-         rest_s: float = 0.5, lead_s: float = 1.0) -> Program:
+def reps(
+    n: int,
+    depth: float = 1.0,
+    down_s: float = 1.0,
+    up_s: float = 1.0,
+    rest_s: float = 0.5,
+    lead_s: float = 1.0,
+) -> Program:
     """n reps to `depth`, with rests at the top (and `lead_s` standing first)."""
     program: Program = [(lead_s, 0.0, 0.0)]
     for _ in range(n):
@@ -141,9 +159,16 @@ def reps(n: int, depth: float = 1.0, down_s: float = 1.0, up_s: float = 1.0,
     return program
 
 
-def poses(program: Program, skeleton: Callable[[float], Skeleton], yaw_deg: float = 0.0,
-          noise_px: float = 0.0, scale: float = 300.0, t0: float = 0.0, seed: int = 0,
-          fps: float = FPS) -> list[Pose]:
+def poses(
+    program: Program,
+    skeleton: Callable[[float], Skeleton],
+    yaw_deg: float = 0.0,
+    noise_px: float = 0.0,
+    scale: float = 300.0,
+    t0: float = 0.0,
+    seed: int = 0,
+    fps: float = FPS,
+) -> list[Pose]:
     """The poses of a program, with Gaussian keypoint noise."""
     rng = np.random.default_rng(seed)
     out = []

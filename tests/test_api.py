@@ -14,10 +14,10 @@ import cv2
 import numpy as np
 import pytest
 
-from device import config
-from device.api_client import ApiClient
 from device.capture.runner import Backoff
-from device.service import Daemon
+from device.daemon import config
+from device.daemon.api_client import ApiClient
+from device.daemon.service import Daemon
 from tests.test_serve_pipeline import FakePose, FakeTracker
 
 PASSWORD = "correct horse battery"

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from device.store import RepRecord, Store
+from device.daemon.store import RepRecord, Store
 from tests.conftest import SHARED_DATA
 
 sync_api = pytest.importorskip(

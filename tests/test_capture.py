@@ -16,11 +16,9 @@ from device.capture.frame import Captured, Frame
 from device.capture.handoff import LatestSlot
 from device.capture.preview import PreviewBuffer
 from device.capture.runner import Backoff, CaptureLoop
+from device.capture.source import CaptureOptions, SourceEnded, SourceMissing
 from device.capture.sources import (
-    CaptureOptions,
     OpenCVCamera,
-    SourceEnded,
-    SourceMissing,
     SourceSpec,
     VideoFileSource,
     open_source,

@@ -7,8 +7,8 @@ import tomllib
 
 import pytest
 
-from device import config
 from device.cli import main
+from device.daemon import config
 from device.errors import ConfigError
 
 

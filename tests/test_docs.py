@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from device.config import Settings
+from device.daemon.config import Settings
 
 DAEMON_DOC = Path(__file__).resolve().parents[1] / "docs" / "daemon.md"
 

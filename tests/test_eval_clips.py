@@ -25,8 +25,7 @@ def clips(shared_data):
 def test_eval_meets_the_targets(clips, capsys):
     pipeline = PosePipeline.create(threads=2)
     rules = ExerciseRules()
-    scores, summary = evaluate(clips / "truth.tsv",
-                               lambda path: count_video(path, pipeline, rules))
+    scores, summary = evaluate(clips / "truth.tsv", lambda path: count_video(path, pipeline, rules))
     with capsys.disabled():
         print()
         for score in scores:
@@ -58,8 +57,12 @@ def test_count_command_text(clips, capsys):
 # switches mid-rep), plus one clip per other view and exercise as controls. About 2300 frames:
 # ~25 s on two cores. The full sweep is `repcounter eval --augment all` (about 10 minutes).
 ROBUSTNESS_CLIPS = (
-    "calimiro_push-up_3.mp4", "calimiro_push-up_44.mp4", "calimiro_push-up_50.mp4",
-    "judge_pushup_front.mp4", "tfjs_pose_squats.mp4", "darebee_squat.mp4",
+    "calimiro_push-up_3.mp4",
+    "calimiro_push-up_44.mp4",
+    "calimiro_push-up_50.mp4",
+    "judge_pushup_front.mp4",
+    "tfjs_pose_squats.mp4",
+    "darebee_squat.mp4",
     "three_quarter_pushup.mp4",
 )
 

@@ -15,8 +15,10 @@ from device.exercise import augment
 
 def frames(fps: float = 30.0, seconds: float = 2.0, shape=(360, 640)) -> list[Frame]:
     rng = np.random.default_rng(0)
-    return [Frame(rng.integers(0, 256, (*shape, 3), dtype=np.uint8), i / fps, i)
-            for i in range(round(fps * seconds))]
+    return [
+        Frame(rng.integers(0, 256, (*shape, 3), dtype=np.uint8), i / fps, i)
+        for i in range(round(fps * seconds))
+    ]
 
 
 def test_every_transform_keeps_real_timestamps_and_rgb_frames():
@@ -35,8 +37,9 @@ def test_mirror_flips_left_and_right():
     assert np.array_equal(out[0].image, source[0].image[:, ::-1])
 
 
-@pytest.mark.parametrize(("fps", "expected"), [(30.0, 15.0), (29.97, 15.0), (23.976, 14.75),
-                                               (5.0, 5.0)])
+@pytest.mark.parametrize(
+    ("fps", "expected"), [(30.0, 15.0), (29.97, 15.0), (23.976, 14.75), (5.0, 5.0)]
+)
 def test_fps15_drops_frames_to_at_most_15_a_second(fps, expected):
     out = list(augment.parse("fps15")(frames(fps, 4.0, (8, 8))))
     assert len(out) / 4.0 == pytest.approx(expected, abs=0.3)

@@ -44,8 +44,7 @@ def test_pushups_counted_in_every_view(yaw):
 
 @pytest.mark.parametrize("scale", (120.0, 300.0, 600.0))
 def test_distance_to_camera_does_not_matter(scale):
-    result = count_poses(poses(reps(4, depth=0.8), squat_skeleton, 0.0, noise_px=1.0,
-                               scale=scale))
+    result = count_poses(poses(reps(4, depth=0.8), squat_skeleton, 0.0, noise_px=1.0, scale=scale))
     assert complete(result, "squat") == 4
     assert all(0.7 <= r.depth <= 0.9 for r in result.reps)
 
@@ -63,8 +62,7 @@ def test_heavy_keypoint_noise_does_not_double_count():
 
 
 def test_long_pause_at_the_bottom_counts_once():
-    program = [(1.0, 0.0, 0.0), (1.0, 0.0, 1.0), (8.0, 1.0, 1.0), (1.0, 1.0, 0.0),
-               (1.0, 0.0, 0.0)]
+    program = [(1.0, 0.0, 0.0), (1.0, 0.0, 1.0), (8.0, 1.0, 1.0), (1.0, 1.0, 0.0), (1.0, 0.0, 0.0)]
     result = count_poses(poses(program, squat_skeleton, 0.0, noise_px=3.0))
     assert complete(result, "squat") == 1 and not result.partial
     rep = result.reps[0]
@@ -72,8 +70,14 @@ def test_long_pause_at_the_bottom_counts_once():
 
 
 def test_bounce_at_the_bottom_counts_once():
-    program = [(1.0, 0.0, 0.0), (1.0, 0.0, 1.0), (0.3, 1.0, 0.85), (0.3, 0.85, 1.0),
-               (1.0, 1.0, 0.0), (1.0, 0.0, 0.0)]
+    program = [
+        (1.0, 0.0, 0.0),
+        (1.0, 0.0, 1.0),
+        (0.3, 1.0, 0.85),
+        (0.3, 0.85, 1.0),
+        (1.0, 1.0, 0.0),
+        (1.0, 0.0, 0.0),
+    ]
     result = count_poses(poses(program, squat_skeleton, 0.0, noise_px=2.0))
     assert complete(result, "squat") == 1
 
@@ -98,8 +102,7 @@ def test_shallow_rep_among_deep_ones_is_partial():
 
 def test_people_standing_around_or_walking_through_start_nothing():
     standing = poses([(6.0, 0.0, 0.0)], squat_skeleton, 90.0, noise_px=3.0)
-    walking = poses([(6.0, 0.0, 6.0)], walking_skeleton, 0.0, noise_px=2.0,
-                    t0=next_t(standing))
+    walking = poses([(6.0, 0.0, 6.0)], walking_skeleton, 0.0, noise_px=2.0, t0=next_t(standing))
     tracker = ExerciseTracker()
     events = [e for p in standing + walking for e in tracker.update(p)]
     assert not [e for e in events if isinstance(e, Rep)]

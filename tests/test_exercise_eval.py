@@ -26,8 +26,9 @@ def test_count_error_is_the_distance_to_the_range():
 
 def test_evaluate_scores_and_summarises(tmp_path: Path):
     truth = tmp_path / "truth.tsv"
-    truth.write_text(HEADER + "a.mp4\tsquat\tside\t4\t4\nb.mp4\tpushup\tfront\t2\t3\n"
-                     "c.mp4\tpushup\tside\t0\t0\n")
+    truth.write_text(
+        HEADER + "a.mp4\tsquat\tside\t4\t4\nb.mp4\tpushup\tfront\t2\t3\nc.mp4\tpushup\tside\t0\t0\n"
+    )
     for name in ("a.mp4", "b.mp4", "c.mp4"):
         (tmp_path / name).write_bytes(b"")
     results = {

@@ -11,18 +11,18 @@ import sqlite3
 import threading
 import time
 
-from device.api_client import ApiClient
-from device.bench_serve import spawn_serve
 from device.capture.frame import Captured
 from device.capture.preview import PreviewBuffer
 from device.capture.runner import Backoff
 from device.capture.sources import VideoFileSource
-from device.events import EventBus
+from device.daemon.api_client import ApiClient
+from device.daemon.bench_serve import spawn_serve
+from device.daemon.events import EventBus
+from device.daemon.live import LivePipeline
+from device.daemon.store import Store
+from device.daemon.workout import Workout
 from device.exercise.tracker import ExerciseTracker
-from device.live import LivePipeline
 from device.pose.pipeline import PosePipeline
-from device.store import Store
-from device.workout import Workout
 from tests.waiting import wait_until
 
 PASSWORD = "end to end password"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from device.events import EventBus
+from device.daemon.events import EventBus
 
 
 def test_every_subscriber_gets_each_event_once_serialised():

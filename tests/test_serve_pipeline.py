@@ -12,13 +12,13 @@ import numpy as np
 from device.capture.frame import Captured, Frame
 from device.capture.preview import PreviewBuffer
 from device.capture.runner import Backoff
-from device.events import EventBus
+from device.daemon.events import EventBus
+from device.daemon.live import LivePipeline
+from device.daemon.sdnotify import Notifier
+from device.daemon.store import Store
+from device.daemon.workout import Workout
 from device.exercise.types import Cue, ExerciseState, Rep
-from device.live import LivePipeline
 from device.pose.keypoints import Pose
-from device.sdnotify import Notifier
-from device.store import Store
-from device.workout import Workout
 from tests.waiting import wait_until
 
 

@@ -9,7 +9,7 @@ import sqlite3
 
 import pytest
 
-from device.store import MIGRATIONS, RepRecord, Store, StoreError
+from device.daemon.store import MIGRATIONS, RepRecord, Store, StoreError
 
 
 def rep(at: float, exercise: str = "squat", complete: bool = True) -> RepRecord:

@@ -17,9 +17,9 @@ import cv2
 import numpy as np
 import pytest
 
-from device import config, service
-from device.bench_serve import spawn_serve
 from device.capture.runner import Backoff
+from device.daemon import config, service
+from device.daemon.bench_serve import spawn_serve
 from tests.test_serve_pipeline import FakePose, FakeTracker
 
 UNIT = Path(__file__).resolve().parents[1] / "systemd" / "repcounter.service"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import itertools
 
+from device.daemon.store import Store
+from device.daemon.workout import Workout
 from device.exercise.types import Cue, Rep
-from device.store import Store
-from device.workout import Workout
 
 
 def make_rep(t_end: float, exercise: str = "squat", complete: bool = True) -> Rep:

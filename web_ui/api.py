@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from device import config
+from device.daemon import config
 from web_ui import streams
 from web_ui.auth import require_login
 from web_ui.body import json_body

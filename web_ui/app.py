@@ -14,7 +14,7 @@ MAX_BODY = 64 * 1024  # settings are a few KiB; anything larger is refused with 
 
 
 def create_app(daemon, auth_path: Path) -> Flask:
-    """daemon: the object the API reads (device.service.Daemon or a test double)."""
+    """daemon: the object the API reads (device.daemon.service.Daemon or a test double)."""
     app = Flask(__name__)
     credentials = auth.Credentials(auth_path)
     server = daemon.settings.server

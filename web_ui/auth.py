@@ -37,7 +37,7 @@ from flask import (
 )
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from device.config import write_atomic
+from device.daemon.config import write_atomic
 from web_ui.body import json_body
 from web_ui.errors import json_error
 

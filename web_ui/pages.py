@@ -16,7 +16,7 @@ from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from device import config
+from device.daemon import config
 from device.pose.keypoints import KEYPOINT_NAMES, SKELETON_EDGES
 from web_ui import auth
 

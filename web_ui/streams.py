@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from flask import Response, current_app, request
 
-from device.events import KINDS
+from device.daemon.events import KINDS
 from web_ui.errors import json_error
 
 KEEPALIVE_S = 15.0

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from device.capture.frame import Captured, Frame
-from device.capture.sources import CaptureOptions, SourceMissing
+from device.capture.source import CaptureOptions, SourceMissing
 from device.errors import SourceError
 
 CAPTURE_WAIT_S = 2.0

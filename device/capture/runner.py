@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from device.capture.frame import Captured
 from device.capture.handoff import LatestSlot
-from device.capture.sources import FrameSource, SourceEnded, SourceMissing
+from device.capture.source import FrameSource, SourceEnded, SourceMissing
 
 log = logging.getLogger(__name__)
 

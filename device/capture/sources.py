@@ -14,34 +14,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import cv2
 
 from device.capture.frame import Captured, Frame
+from device.capture.source import CaptureOptions, FrameSource, SourceEnded, SourceMissing
 from device.errors import SourceError
 
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
 STREAM_TIMEOUT_MS = 5000
-
-
-class SourceMissing(SourceError):
-    """The camera or file is not there (yet); it is looked for again later."""
-
-
-class SourceEnded(SourceError):
-    """A video file reached its end (and does not loop)."""
-
-
-class FrameSource(Protocol):
-    description: str
-    # True when the source sets its own pace (a camera, a file played in real time): the
-    # pipeline then takes the newest frame; False when frames wait for the pipeline.
-    live: bool
-
-    def read(self) -> Captured: ...
-
-    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -51,17 +32,6 @@ class SourceSpec:
 
     def __str__(self) -> str:
         return self.kind if self.kind == "auto" else f"{self.kind}:{self.target}"
-
-
-@dataclass(frozen=True)
-class CaptureOptions:
-    width: int = 640
-    height: int = 480
-    fps: int = 30
-    preview_width: int = 320
-    preview_height: int = 240
-    file_pace: str = "realtime"
-    file_loop: bool = False
 
 
 def parse_source(text: str) -> SourceSpec:

@@ -120,14 +120,15 @@ def farther(factor: float = 0.5) -> Transform:
             canvas = np.empty_like(image)
             canvas[:] = colour
             y0, x0 = (height - small.shape[0]) // 2, (width - small.shape[1]) // 2
-            canvas[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
+            canvas[y0 : y0 + small.shape[0], x0 : x0 + small.shape[1]] = small
             yield Frame(canvas, frame.t, frame.index)
 
     return transform
 
 
-def dim(contrast: float = 0.35, level: float = 0.25, noise: float = 3.0,
-        seed: int = SEED) -> Transform:
+def dim(
+    contrast: float = 0.35, level: float = 0.25, noise: float = 3.0, seed: int = SEED
+) -> Transform:
     """Pixel values squeezed around a dark mean level (`level` of full scale) and gain noise."""
 
     def transform(frames: FrameStream) -> Iterator[Frame]:

@@ -45,8 +45,10 @@ def posture_evidence(joints: Joints, rules: ExerciseRules) -> str | None:
         # Legs are about 1.7 torso lengths: even in a deep squat the ankles stay more than half a
         # torso below the hips, the hips below the shoulders, and the hands above the feet.
         # Anything else is MoveNet guessing legs that are hidden behind the body.
-        lowest_hand = max((w[1] for w in (joints.get("left_wrist"), joints.get("right_wrist"))
-                           if w is not None), default=-np.inf)
+        lowest_hand = max(
+            (w[1] for w in (joints.get("left_wrist"), joints.get("right_wrist")) if w is not None),
+            default=-np.inf,
+        )
         if (
             line <= rules.upright_deg
             and ankle[1] - hip_l[1] > 0.5 * torso

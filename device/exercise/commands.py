@@ -23,8 +23,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         "count", help="count the squats or push-ups in a video, with tempo and form cues"
     )
     count.add_argument("video", type=Path, help="a video file")
-    count.add_argument("--exercise", default="auto", choices=MODES,
-                       help="auto (recognise it, default), or pin squat or pushup")
+    count.add_argument(
+        "--exercise",
+        default="auto",
+        choices=MODES,
+        help="auto (recognise it, default), or pin squat or pushup",
+    )
     count.add_argument("--json", action="store_true", help="print the result as one JSON object")
     _pipeline_options(count)
     count.set_defaults(run=run_count)
@@ -32,11 +36,20 @@ def register(commands: argparse._SubParsersAction) -> None:
     ev = commands.add_parser(
         "eval", help="count every clip of a truth table and report exact-match rate and MAE"
     )
-    ev.add_argument("truth", type=Path, nargs="?", default=DEFAULT_TRUTH,
-                    help=f"truth TSV (default {DEFAULT_TRUTH}); clips are read beside it")
-    ev.add_argument("--augment", default=None, metavar="NAME[,NAME...]",
-                    help="count transformed frames instead, one eval per name, then compare: "
-                    f"{', '.join(augment.TRANSFORMS)}, 'a+b' chains, 'all' runs every one")
+    ev.add_argument(
+        "truth",
+        type=Path,
+        nargs="?",
+        default=DEFAULT_TRUTH,
+        help=f"truth TSV (default {DEFAULT_TRUTH}); clips are read beside it",
+    )
+    ev.add_argument(
+        "--augment",
+        default=None,
+        metavar="NAME[,NAME...]",
+        help="count transformed frames instead, one eval per name, then compare: "
+        f"{', '.join(augment.TRANSFORMS)}, 'a+b' chains, 'all' runs every one",
+    )
     _pipeline_options(ev)
     ev.set_defaults(run=run_eval)
 
@@ -98,12 +111,13 @@ def run_eval(args: argparse.Namespace) -> int:
         transform = None if run is None else augment.parse(run)
         if run is not None:
             print(f"== augment: {run}")
-        print(f"{'clip':30s} {'truth':6s} {'reps':>5s} {'counted':>7s} {'partial':>7s} "
-              f"{'recognised':10s} {'error':>5s} {'sec':>6s}")
+        print(
+            f"{'clip':30s} {'truth':6s} {'reps':>5s} {'counted':>7s} {'partial':>7s} "
+            f"{'recognised':10s} {'error':>5s} {'sec':>6s}"
+        )
         results[run] = evaluate(
             args.truth,
-            lambda path, transform=transform: count_video(path, pipeline, rules, "auto",
-                                                          transform),
+            lambda path, transform=transform: count_video(path, pipeline, rules, "auto", transform),
             progress=lambda score: print(format_score(score), flush=True),
         )
         print(results[run][1].line(), flush=True)
@@ -118,14 +132,19 @@ def compare_runs(results: dict) -> list[str]:
     """One line per run: its totals, and the clips whose count or recognised exercise differs
     from the unaugmented run ('none') where that was run, else the clips it gets wrong."""
     base = results.get("none")
-    lines = [f"{'augment':16s} {'exact':>6s} {'MAE':>6s} {'off<=1':>6s} {'recog':>6s}  "
-             + ("changed vs none (count/recognised)" if base else "wrong clips")]
+    lines = [
+        f"{'augment':16s} {'exact':>6s} {'MAE':>6s} {'off<=1':>6s} {'recog':>6s}  "
+        + ("changed vs none (count/recognised)" if base else "wrong clips")
+    ]
     for run, (scores, summary) in results.items():
         if base is not None:
             before = {s.truth.file: s for s in base[0]}
-            notes = [_change(before[s.truth.file], s) for s in scores
-                     if (s.counted, s.recognised) != (before[s.truth.file].counted,
-                                                      before[s.truth.file].recognised)]
+            notes = [
+                _change(before[s.truth.file], s)
+                for s in scores
+                if (s.counted, s.recognised)
+                != (before[s.truth.file].counted, before[s.truth.file].recognised)
+            ]
         else:
             notes = [_change(None, s) for s in scores if s.error or not s.recognised_ok]
         lines.append(

@@ -92,10 +92,14 @@ def load_truth(path: Path) -> list[TruthRow]:
                 reps = int(row["reps"])
                 reps_max = int(row["reps_max"] or reps)
             except ValueError as exc:
-                raise SourceError(f"{path} line {line}: reps and reps_max must be whole "
-                                  f"numbers ({exc}).") from exc
-            rows.append(TruthRow(row["file"], row["exercise"], row.get("view") or "",
-                                 reps, max(reps, reps_max)))
+                raise SourceError(
+                    f"{path} line {line}: reps and reps_max must be whole numbers ({exc})."
+                ) from exc
+            rows.append(
+                TruthRow(
+                    row["file"], row["exercise"], row.get("view") or "", reps, max(reps, reps_max)
+                )
+            )
     if not rows:
         raise SourceError(f"{path} lists no clips.")
     return rows

@@ -34,9 +34,7 @@ class PushupCounter(ExerciseCounter):
     def min_rom(self) -> float:
         return self.rules.pushup_min_rom
 
-    def measure(
-        self, joints: Joints, scale: BodyScale, view: str | None
-    ) -> PushupMeasure | None:
+    def measure(self, joints: Joints, scale: BodyScale, view: str | None) -> PushupMeasure | None:
         arm = scale.total("upper_arm", "forearm")
         forearm = scale.length("forearm")
         shoulder, wrist = joints.pick("shoulder"), joints.pick("wrist")

@@ -52,7 +52,8 @@ class ExerciseRules(BaseModel):
 
     # --- rep counting (shared) ----------------------------------------------------------------
     glitch_filter_s: float = Field(
-        0.15, ge=0.0,
+        0.15,
+        ge=0.0,
         description="The height is the median over this many seconds (about 5 frames at 30 fps) "
         "so a keypoint that jumps for a frame or two does not open or close a rep.",
     )
@@ -69,13 +70,17 @@ class ExerciseRules(BaseModel):
         "keypoint jitter of a still person (about 0.02) and below any real rep.",
     )
     return_fraction: float = Field(
-        0.5, gt=0.0, lt=1.0,
+        0.5,
+        gt=0.0,
+        lt=1.0,
         description="A rep is back up once the height has recovered this share of its way down: "
         "past the midpoint the person is nearer the top than the bottom. The next rep may start "
         "from there (a set without full lockouts still counts; the lockout cue says so).",
     )
     end_fraction: float = Field(
-        0.8, gt=0.0, le=1.0,
+        0.8,
+        gt=0.0,
+        le=1.0,
         description="Where a rep is cut (the first rep after the start or after the person was "
         "lost; a rep open when the video ends or the person leaves) it counts only if this "
         "share of its whole path down and up was seen: most of the way, as the clips' truth "
@@ -114,7 +119,8 @@ class ExerciseRules(BaseModel):
         "(median of their last complete reps) is a partial rep: a half rep in a set of full ones.",
     )
     planted_tolerance: float = Field(
-        0.5, gt=0.0,
+        0.5,
+        gt=0.0,
         description="How far (body units) the feet (squat) or hands (push-up) may wander during "
         "a rep, as the 80th percentile of their distance from their median position: they stay "
         "planted. A joint carried steadily over a distance D scores 0.4 D; walking covers about "

@@ -36,9 +36,7 @@ class SquatCounter(ExerciseCounter):
     def min_rom(self) -> float:
         return self.rules.squat_min_rom
 
-    def measure(
-        self, joints: Joints, scale: BodyScale, view: str | None
-    ) -> SquatMeasure | None:
+    def measure(self, joints: Joints, scale: BodyScale, view: str | None) -> SquatMeasure | None:
         leg = scale.total("thigh", "shin")
         hip, knee, ankle = joints.pick("hip"), joints.pick("knee"), joints.pick("ankle")
         if not leg or hip is None or knee is None or ankle is None:

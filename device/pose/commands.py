@@ -13,7 +13,7 @@ import numpy as np
 
 from device.capture.frame import Frame
 from device.capture.video_file import IMAGE_SUFFIXES, iter_media, iter_video
-from device.config import CameraSettings
+from device.daemon.config import CameraSettings
 from device.errors import ModelError
 from device.models.manifest import MODELS_DIR, available, load_manifest
 from device.pose.keypoints import KEYPOINT_NAMES, Pose

@@ -21,22 +21,18 @@ from typing import Any
 
 from waitress.channel import HTTPChannel
 
-from device import config
 from device.capture.preview import PreviewBuffer
 from device.capture.runner import Backoff
-from device.capture.sources import (
-    CaptureOptions,
-    FrameSource,
-    open_source,
-    parse_source,
-)
+from device.capture.source import CaptureOptions, FrameSource
+from device.capture.sources import open_source, parse_source
+from device.daemon import config
+from device.daemon.events import EventBus
+from device.daemon.live import LivePipeline, PoseStage, Tracker
+from device.daemon.sdnotify import Notifier
+from device.daemon.store import Store
+from device.daemon.workout import Workout
 from device.errors import RepCounterError
-from device.events import EventBus
 from device.exercise.rules import ExerciseRules
-from device.live import LivePipeline, PoseStage, Tracker
-from device.sdnotify import Notifier
-from device.store import Store
-from device.workout import Workout
 
 log = logging.getLogger("repcounter")
 

@@ -24,10 +24,10 @@ import threading
 import time
 from pathlib import Path
 
-from device import config
-from device.api_client import ApiClient
+from device.daemon import config
+from device.daemon.api_client import ApiClient
+from device.daemon.service import rss_bytes
 from device.errors import RepCounterError
-from device.service import rss_bytes
 
 SHARED_CLIP = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "clips" / "darebee_squat.mp4"

@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from device.daemon.store import RepRecord, Store
 from device.exercise.types import Rep
-from device.store import RepRecord, Store
 
 
 @dataclass

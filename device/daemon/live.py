@@ -22,11 +22,11 @@ from device.capture.frame import Captured, Frame
 from device.capture.handoff import LatestSlot
 from device.capture.preview import PreviewBuffer
 from device.capture.runner import Backoff, CaptureLoop
-from device.capture.sources import FrameSource
-from device.events import EventBus
+from device.capture.source import FrameSource
+from device.daemon.events import EventBus
+from device.daemon.workout import OpenSet, Workout
 from device.exercise.types import Cue, Rep
 from device.pose.keypoints import Pose
-from device.workout import OpenSet, Workout
 
 log = logging.getLogger(__name__)
 
