@@ -8,15 +8,19 @@ from pathlib import Path
 from flask import Flask
 
 from web_ui import api, auth, errors, pages
+from web_ui.credentials import Credentials
+from web_ui.logins import LoginStore
+from web_ui.throttle import Hasher, Throttle
 from web_ui.streams import API_THREADS, StreamSlots
 
 MAX_BODY = 64 * 1024  # settings are a few KiB; anything larger is refused with 413
 
 
 def create_app(daemon, auth_path: Path) -> Flask:
-    """daemon: the object the API reads (device.daemon.service.Daemon or a test double)."""
+    """daemon: the object the API reads (device.daemon.service.Daemon or a test double).
+    auth.json and logins.json live in auth_path's folder."""
     app = Flask(__name__)
-    credentials = auth.Credentials(auth_path)
+    credentials = Credentials(auth_path)
     server = daemon.settings.server
     app.config.update(
         SECRET_KEY=credentials.secret_key,
@@ -32,7 +36,9 @@ def create_app(daemon, auth_path: Path) -> Flask:
     app.extensions.update(
         daemon=daemon,
         credentials=credentials,
-        throttle=auth.Throttle(),
+        logins=LoginStore(auth_path.with_name("logins.json"), lambda: _lifetimes(daemon)),
+        throttle=Throttle(),
+        hasher=Hasher(),
         stream_slots=StreamSlots(max(1, server.threads - API_THREADS)),
         allowed_hosts=lambda: names | set(daemon.settings.server.allowed_hosts),
     )
@@ -46,7 +52,9 @@ def create_app(daemon, auth_path: Path) -> Flask:
     def _security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin, not no-referrer: under no-referrer browsers send `Origin: null` on
+        # their own form posts, and a null origin is refused (web_ui.auth).
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
@@ -54,3 +62,9 @@ def create_app(daemon, auth_path: Path) -> Flask:
         return response
 
     return app
+
+
+def _lifetimes(daemon) -> tuple[float, float]:
+    """(idle, absolute) lifetime of a login in seconds, from the current settings."""
+    server = daemon.settings.server
+    return server.login_days * 86400.0, server.login_max_days * 86400.0

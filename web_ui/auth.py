@@ -1,26 +1,25 @@
-"""Access control: first-run password, login sessions, CSRF tokens and the Host header check.
+"""Access control: first-run password, server-side logins, CSRF tokens and the Host header check.
 
 - The password is stored only as a salted hash (Werkzeug's scrypt) in auth.json beside the
-  history, together with the random key that signs the session cookie (file mode 0600).
-- A session is a signed cookie (HttpOnly, SameSite=Strict) carrying a fingerprint of the
-  password hash: changing the password logs every phone out.
+  history (web_ui.credentials). Hashing runs one at a time at low CPU priority, and wrong
+  passwords lock out the address and, past a global count, everyone (web_ui.throttle).
+- A login is an id in a signed cookie (HttpOnly, SameSite=Strict) that the server keeps in
+  logins.json (web_ui.logins): logout revokes it, "log out everywhere" and a password change
+  revoke all of them.
 - Every state-changing request (POST, PUT, PATCH, DELETE) needs the session's CSRF token in
-  the X-CSRF-Token header or a csrf_token form field, and a matching Origin when one is sent.
+  the X-CSRF-Token header or a csrf_token form field, and, when an Origin is sent, this very
+  origin: `Origin: null` (a sandboxed frame, a data: page) is refused.
 - The Host header must be an IP address, localhost, this machine's name (or name.local) or a
   configured name: a DNS-rebinding page cannot reach the API under its own domain.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import ipaddress
-import json
+import logging
 import secrets
 import socket
-import threading
-import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import (
@@ -28,6 +27,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    g,
     make_response,
     redirect,
     render_template,
@@ -35,76 +35,18 @@ from flask import (
     session,
     url_for,
 )
-from werkzeug.security import check_password_hash, generate_password_hash
 
-from device.daemon.config import write_atomic
 from web_ui.body import json_body
+from web_ui.credentials import Credentials
 from web_ui.errors import json_error
+from web_ui.logins import LoginStore
+from web_ui.throttle import HashBusy, Throttle
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256
-FAILURES_BEFORE_LOCK = 5
-LOCK_S = 30.0
 
-
-class Credentials:
-    """auth.json: the session-signing key and the password hash (None before first run)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            data = {"secret_key": secrets.token_hex(32), "password_hash": None}
-            write_atomic(path, json.dumps(data), mode=0o600)
-        self.secret_key: str = data["secret_key"]
-        self.password_hash: str | None = data.get("password_hash")
-
-    @property
-    def configured(self) -> bool:
-        return self.password_hash is not None
-
-    @property
-    def fingerprint(self) -> str:
-        """Changes whenever the password does; stored in sessions to invalidate old ones."""
-        return hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:16]
-
-    def set_password(self, password: str) -> None:
-        with self._lock:
-            self.password_hash = generate_password_hash(password)
-            data = {"secret_key": self.secret_key, "password_hash": self.password_hash}
-            write_atomic(self.path, json.dumps(data), mode=0o600)
-
-    def check(self, password: str) -> bool:
-        return self.password_hash is not None and check_password_hash(self.password_hash, password)
-
-
-class Throttle:
-    """Locks out a client address for LOCK_S after FAILURES_BEFORE_LOCK wrong passwords."""
-
-    def __init__(self) -> None:
-        self._failures: dict[str, tuple[int, float]] = {}
-        self._lock = threading.Lock()
-
-    def wait_s(self, client: str) -> float:
-        with self._lock:
-            count, until = self._failures.get(client, (0, 0.0))
-        return max(0.0, until - time.monotonic()) if count >= FAILURES_BEFORE_LOCK else 0.0
-
-    def failed(self, client: str) -> None:
-        with self._lock:
-            count, _ = self._failures.get(client, (0, 0.0))
-            if count >= FAILURES_BEFORE_LOCK:
-                count = 0
-            self._failures[client] = (count + 1, time.monotonic() + LOCK_S)
-            if len(self._failures) > 1000:  # bound memory under a flood of addresses
-                self._failures.pop(next(iter(self._failures)))
-
-    def succeeded(self, client: str) -> None:
-        with self._lock:
-            self._failures.pop(client, None)
+log = logging.getLogger(__name__)
 
 
 def local_host_names() -> set[str]:
@@ -135,16 +77,31 @@ def csrf_token() -> str:
     return session["csrf"]
 
 
+def _credentials() -> Credentials:
+    return current_app.extensions["credentials"]
+
+
+def _logins() -> LoginStore:
+    return current_app.extensions["logins"]
+
+
 def logged_in() -> bool:
-    credentials: Credentials = current_app.extensions["credentials"]
-    return credentials.configured and session.get("user") == credentials.fingerprint
+    """This request carries a live login (checked once per request)."""
+    if "logged_in" not in g:
+        credentials = _credentials()
+        g.logged_in = credentials.configured and _logins().valid(
+            session.get("login"), credentials.fingerprint
+        )
+    return g.logged_in
 
 
 def _log_in() -> None:
+    """A new login for this client, with a new CSRF token."""
     session.clear()
     session.permanent = True
-    session["user"] = current_app.extensions["credentials"].fingerprint
+    session["login"] = _logins().create(_credentials().fingerprint)
     session["csrf"] = secrets.token_urlsafe(32)
+    g.logged_in = True
 
 
 def _logged_in_answer() -> Response | dict:
@@ -165,7 +122,7 @@ def check_request() -> object | None:
     if request.method in SAFE_METHODS:
         return None
     origin = request.headers.get("Origin")
-    if origin and origin != "null" and urlsplit(origin).netloc.lower() != request.host.lower():
+    if origin is not None and urlsplit(origin).netloc.lower() != request.host.lower():
         return json_error(403, "cross-origin request refused", "Origin")
     sent = request.headers.get("X-CSRF-Token")
     if sent is None and request.mimetype in (
@@ -183,7 +140,7 @@ def check_request() -> object | None:
 
 def require_login() -> object | None:
     """Guard for the API: 403 before first-run setup, 401 when not logged in."""
-    if not current_app.extensions["credentials"].configured:
+    if not _credentials().configured:
         return json_error(403, "set a password first (first-run setup at /setup)", "password")
     if not logged_in():
         return json_error(401, "login required", "password")
@@ -202,6 +159,24 @@ def _refusal(page: str | None, status: int, message: str, field: str) -> Respons
     return make_response(html, status)
 
 
+def _too_many(page: str | None, wait: float, message: str, field: str) -> Response:
+    response = _refusal(page, 429, message, field)
+    response.headers["Retry-After"] = str(int(wait) + 1)
+    return response
+
+
+def _busy(page: str | None, field: str) -> Response:
+    return _too_many(page, 1, "another password check is running: try again in a second", field)
+
+
+def _not_saved(exc: OSError, what: str) -> Response:
+    log.error("cannot save %s: %s", what, exc)
+    return json_error(
+        503, f"cannot save {what} ({exc.strerror or exc}): nothing changed; free space or fix "
+        "the data folder's permissions and try again", "password",
+    )  # fmt: skip
+
+
 def _password_field(name: str = "password", page: str | None = None) -> str:
     """The password from a JSON body or a form, checked for length; 400 names the field."""
     value = json_body().get(name) if request.is_json else request.form.get(name)
@@ -213,10 +188,28 @@ def _password_field(name: str = "password", page: str | None = None) -> str:
     return value
 
 
+def _checked(page: str | None, field: str, check, *args: str) -> bool | Response:
+    """check(*args) (a password check) under the lockout and the one-hash-at-a-time rule: its
+    result, or the 429 answer."""
+    throttle: Throttle = current_app.extensions["throttle"]
+    client = request.remote_addr or "?"
+    wait = throttle.reserve(client)
+    if wait > 0:
+        return _too_many(page, wait, f"too many wrong passwords: wait {wait:.0f} s", field)
+    correct = None
+    try:
+        correct = current_app.extensions["hasher"].run(check, *args)
+    except HashBusy:
+        return _busy(page, field)
+    finally:
+        throttle.release(client, correct)
+    return correct
+
+
 @bp.get("/api/auth")
 def auth_status():
     return {
-        "setup_required": not current_app.extensions["credentials"].configured,
+        "setup_required": not _credentials().configured,
         "logged_in": logged_in(),
         "csrf_token": csrf_token(),
     }
@@ -225,24 +218,31 @@ def auth_status():
 @bp.route("/setup", methods=["GET", "POST"])
 @bp.post("/api/setup")
 def setup():
-    credentials: Credentials = current_app.extensions["credentials"]
-    if credentials.configured:
-        if request.method == "GET":
-            return redirect(url_for("auth.login"))
-        return json_error(409, "a password is already set: log in instead", "password")
+    credentials = _credentials()
+    if credentials.configured and request.method == "GET":
+        return redirect(url_for("auth.login"))
     if request.method == "GET":
         return render_template("pages/setup.html", csrf_token=csrf_token())
     password = _password_field(page="pages/setup.html")
     if not request.is_json and request.form.get("confirm") != password:
         return _refusal("pages/setup.html", 400, "the passwords differ.", "confirm")
-    credentials.set_password(password)
+    if not credentials.claim_setup():  # atomic: of two setups at once, one wins
+        return json_error(409, "a password is already set: log in instead", "password")
+    try:
+        current_app.extensions["hasher"].run(credentials.set_password, password)
+    except HashBusy:
+        return _busy("pages/setup.html", "password")
+    except OSError as exc:
+        return _not_saved(exc, "the password")
+    finally:
+        credentials.end_setup()
     return _logged_in_answer()
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @bp.post("/api/login")
 def login():
-    credentials: Credentials = current_app.extensions["credentials"]
+    credentials = _credentials()
     if not credentials.configured:
         return (
             redirect(url_for("auth.setup"))
@@ -251,25 +251,29 @@ def login():
         )
     if request.method == "GET":
         return render_template("pages/login.html", csrf_token=csrf_token())
-    throttle: Throttle = current_app.extensions["throttle"]
-    client = request.remote_addr or "?"
-    wait = throttle.wait_s(client)
-    if wait > 0:
-        message = f"too many wrong passwords: wait {wait:.0f} s"
-        response = _refusal("pages/login.html", 429, message, "password")
-        response.headers["Retry-After"] = str(int(wait) + 1)
-        return response
     password = _password_field(page="pages/login.html")
-    if not credentials.check(password):
-        throttle.failed(client)
+    correct = _checked("pages/login.html", "password", credentials.check, password)
+    if isinstance(correct, Response):
+        return correct
+    if not correct:
         return _refusal("pages/login.html", 401, "wrong password.", "password")
-    throttle.succeeded(client)
     return _logged_in_answer()
 
 
 @bp.post("/logout")
 @bp.post("/api/logout")
 def logout():
+    """Revoke this login, or with ?everywhere=1 (or an `everywhere` form field) every login."""
+    everywhere = (request.args.get("everywhere") or request.form.get("everywhere")) in ("1", "on")
+    if everywhere and not logged_in():
+        return json_error(401, "login required to log out everywhere", "password")
+    try:
+        if everywhere:
+            _logins().revoke_all()
+        else:
+            _logins().revoke(session.get("login"))
+    except OSError as exc:
+        return _not_saved(exc, "the logout")
     session.clear()
     if request.is_json:
         return {"logged_in": False}
@@ -278,12 +282,22 @@ def logout():
 
 @bp.post("/api/password")
 def change_password():
+    """Change the password: every login, this one included, is replaced by a new one here."""
     denied = require_login()
     if denied is not None:
         return denied
-    credentials: Credentials = current_app.extensions["credentials"]
-    if not credentials.check(_password_field("current")):
+    current, new = _password_field("current"), _password_field("new")
+    try:
+        changed = _checked(None, "current", _credentials().change_password, current, new)
+    except OSError as exc:
+        return _not_saved(exc, "the new password")
+    if isinstance(changed, Response):
+        return changed
+    if not changed:
         return json_error(401, "the current password is wrong", "current")
-    credentials.set_password(_password_field("new"))
-    _log_in()  # other phones are logged out by the new fingerprint
+    try:
+        _logins().revoke_all()  # already void: they were made under the old password
+    except OSError as exc:
+        log.warning("cannot prune the old logins: %s", exc)
+    _log_in()
     return {"logged_in": True, "csrf_token": session["csrf"]}

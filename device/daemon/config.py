@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from device.errors import ConfigError
-from device.exercise.rules import ExerciseRules
+from device.exercise.rules import ExerciseRules, require_below
 
 HOSTNAME_RE = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
@@ -61,6 +61,12 @@ class CameraSettings(_Section):
     )
     file_loop: bool = Field(False, description="Video files only: start again at the end.")
 
+    @model_validator(mode="after")
+    def _preview_fits(self) -> CameraSettings:
+        pairs = (("preview_width", "width"), ("preview_height", "height"))
+        require_below(self, pairs, or_equal=True)  # the Pi camera's lores stream must fit
+        return self
+
     @field_validator("source")
     @classmethod
     def _printable(cls, value: str) -> str:
@@ -97,12 +103,28 @@ class WorkoutSettings(_Section):
         description="Seconds between sets after which a new session (workout) starts.",
     )
 
+    @model_validator(mode="after")
+    def _ordered(self) -> WorkoutSettings:
+        require_below(self, (("set_idle_s", "session_gap_s"),))  # else every set is a session
+        return self
+
 
 class ServerSettings(_Section):
     """The web server. A change takes effect when the service restarts."""
 
-    host: str = Field("0.0.0.0", description="Address to listen on (0.0.0.0: every network).")
-    port: int = Field(8080, ge=0, le=65535, description="TCP port of the web UI and API.")
+    host: str = Field(
+        "0.0.0.0",
+        description="Address to listen on: 0.0.0.0 (every network), :: (every network, IPv6 "
+        "too), 127.0.0.1 (this machine only) or an address of one of its network interfaces. "
+        "A change is saved only if the daemon can listen there.",
+    )
+    port: int = Field(
+        8080,
+        ge=1024,
+        le=65535,
+        description="TCP port of the web UI and API (1024-65535: the service may not use the "
+        "privileged ports). A change is saved only if the port is free.",
+    )
     allowed_hosts: list[str] = Field(
         default_factory=list,
         max_length=32,
@@ -115,9 +137,22 @@ class ServerSettings(_Section):
         le=128,
         description="Server threads; each live-update or preview client holds one.",
     )
-    preview_fps: float = Field(10.0, gt=0, le=30, description="Frame rate of the MJPEG preview.")
+    preview_fps: float = Field(10.0, ge=1, le=30, description="Frame rate of the MJPEG preview.")
     preview_quality: int = Field(70, ge=20, le=95, description="JPEG quality of the preview.")
-    login_days: int = Field(30, ge=1, le=365, description="Days a phone stays logged in.")
+    login_days: int = Field(
+        30,
+        ge=1,
+        le=365,
+        description="Days a phone stays logged in without using RepCounter; each visit starts "
+        "the count again, up to server.login_max_days.",
+    )
+    login_max_days: int = Field(
+        90,
+        ge=1,
+        le=365,
+        description="Days after which a login ends however much it is used (then the password "
+        "is asked again).",
+    )
 
     @field_validator("host")
     @classmethod
@@ -136,6 +171,11 @@ class ServerSettings(_Section):
             if not HOSTNAME_RE.match(name):
                 raise ValueError(f"{name!r} is not a host name (letters, digits, '-' and '.')")
         return cleaned
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ServerSettings:
+        require_below(self, (("login_days", "login_max_days"),), or_equal=True)
+        return self
 
 
 class Settings(_Section):
@@ -167,7 +207,10 @@ def field_errors(exc: ValidationError) -> list[dict[str, str]]:
     """Pydantic's errors as [{"field": "camera.width", "message": "..."}], for the API and CLI."""
     errors = []
     for error in exc.errors(include_url=False):
-        field = ".".join(str(part) for part in error["loc"]) or "(body)"
+        loc = [str(part) for part in error["loc"]]
+        if error["type"] == "cross_field":  # a model check naming one of its fields
+            loc.append(error["ctx"]["field"])
+        field = ".".join(loc) or "(body)"
         message = error["msg"]
         if error["type"] == "extra_forbidden":
             message = "unknown setting"

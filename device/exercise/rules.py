@@ -13,13 +13,35 @@ fitted to a clip.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from collections.abc import Iterable
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+
+def require_below(
+    model: BaseModel, pairs: Iterable[tuple[str, str]], or_equal: bool = False
+) -> None:
+    """For each (low, high) field pair, low < high (or <=); else a "cross_field" error whose
+    context names the field (device.daemon.config reports it as that field)."""
+    for low, high in pairs:
+        value = getattr(model, high)
+        if not (getattr(model, low) <= value if or_equal else getattr(model, low) < value):
+            raise PydanticCustomError(
+                "cross_field",
+                "must be at most {other} ({value})" if or_equal else
+                "must be less than {other} ({value})",
+                {"field": low, "other": high, "value": value},
+            )
 
 
 class ExerciseRules(BaseModel):
-    """Thresholds for pose quality, rep counting, exercise recognition, form cues and placement."""
+    """Thresholds for pose quality, rep counting, exercise recognition, form cues and placement.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    Strict types (no "0.5" or true for a number), a range for every field and the order of
+    related fields are checked, so no saved value can stop the counting."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
 
     # --- pose quality -------------------------------------------------------------------------
     min_keypoint_score: float = Field(
@@ -39,6 +61,7 @@ class ExerciseRules(BaseModel):
     max_gap_s: float = Field(
         1.0,
         gt=0.0,
+        le=10.0,
         description="Seconds a measurement may be missing (person lost, joints hidden) before a "
         "rep in progress is abandoned, so stepping out of view never completes a rep. About one "
         "third of the shortest controlled rep (~3 s).",
@@ -46,6 +69,7 @@ class ExerciseRules(BaseModel):
     scale_window_s: float = Field(
         10.0,
         gt=0.0,
+        le=120.0,
         description="Seconds of history for the body size (90th percentile of each 2D segment "
         "length): long enough to include a moment where each limb lies across the camera.",
     )
@@ -54,18 +78,21 @@ class ExerciseRules(BaseModel):
     glitch_filter_s: float = Field(
         0.15,
         ge=0.0,
+        le=2.0,
         description="The height is the median over this many seconds (about 5 frames at 30 fps) "
         "so a keypoint that jumps for a frame or two does not open or close a rep.",
     )
     top_window_s: float = Field(
         2.0,
         gt=0.0,
+        le=30.0,
         description="The top level is the highest point of this many seconds at rest, so it "
         "follows the person (a new stance, a new set) without needing a calibration.",
     )
     start_drop: float = Field(
         0.08,
         gt=0.0,
+        le=1.0,
         description="Drop below the top level (body units) that opens a rep: well above the "
         "keypoint jitter of a still person (about 0.02) and below any real rep.",
     )
@@ -89,24 +116,28 @@ class ExerciseRules(BaseModel):
     settle_s: float = Field(
         0.3,
         gt=0.0,
+        le=5.0,
         description="Seconds without a new highest point after the return before a rep is "
         "closed; the rep's end time is that highest point (lockout is judged there).",
     )
     min_rep_s: float = Field(
         0.5,
         gt=0.0,
+        le=30.0,
         description="Shortest rep: the fastest push-ups and squats take about 1 s; a dip shorter "
         "than 0.5 s is a keypoint glitch, not a rep.",
     )
     max_rep_s: float = Field(
         20.0,
         gt=0.0,
+        le=120.0,
         description="Longest rep, pauses included: sitting down on a chair and getting up later "
         "is not a squat.",
     )
     count_depth: float = Field(
         0.5,
         gt=0.0,
+        le=3.0,
         description="Share of the target depth (hips to knee height; elbows at 90 degrees) a rep "
         "must reach to count; shallower reps are partial reps. Half the hip drop is a half squat "
         "(knees at about 100 degrees); half the shoulder drop, elbows at about 120 degrees.",
@@ -121,6 +152,7 @@ class ExerciseRules(BaseModel):
     planted_tolerance: float = Field(
         0.5,
         gt=0.0,
+        le=5.0,
         description="How far (body units) the feet (squat) or hands (push-up) may wander during "
         "a rep, as the 80th percentile of their distance from their median position: they stay "
         "planted. A joint carried steadily over a distance D scores 0.4 D; walking covers about "
@@ -132,6 +164,7 @@ class ExerciseRules(BaseModel):
     squat_min_rom: float = Field(
         0.15,
         gt=0.0,
+        le=1.0,
         description="Smallest hip drop (leg lengths) that is a squat attempt at all; smaller "
         "dips are ignored. A quarter squat drops the hips about 0.15 leg lengths; the hip bob "
         "of walking is about 0.03.",
@@ -147,6 +180,7 @@ class ExerciseRules(BaseModel):
     squat_knee_ratio: float = Field(
         0.8,
         gt=0.0,
+        le=3.0,
         description="Knee distance / ankle distance at the bottom below which the knees cave in "
         "(front view only). Knees tracking over the toes keep the ratio at 1 or more.",
     )
@@ -169,6 +203,7 @@ class ExerciseRules(BaseModel):
     pushup_min_rom: float = Field(
         0.15,
         gt=0.0,
+        le=1.0,
         description="Smallest shoulder drop (arm lengths) that is a push-up attempt at all. "
         "Bending the elbows to 90 degrees drops the shoulders about 0.45 arm lengths.",
     )
@@ -206,11 +241,13 @@ class ExerciseRules(BaseModel):
     posture_s: float = Field(
         0.5,
         gt=0.0,
+        le=10.0,
         description="Seconds a new posture must hold before the engine switches exercise.",
     )
     shoulder_torso_ratio: float = Field(
         0.7,
         gt=0.0,
+        le=3.0,
         description="Shoulder width / torso length of a body seen face-on (shoulder joints about "
         "0.20 and shoulder-to-hip about 0.29 of body height, Drillis and Contini). The measured "
         "ratio against it gives the camera's angle around the body.",
@@ -232,11 +269,27 @@ class ExerciseRules(BaseModel):
     view_window_s: float = Field(
         1.0,
         gt=0.0,
+        le=10.0,
         description="Seconds over which the view is judged (median), so one odd frame does not "
         "switch cues on or off.",
     )
     placement_s: float = Field(
         1.0,
         gt=0.0,
+        le=30.0,
         description="Seconds a placement problem must last before its cue is shown.",
     )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ExerciseRules:
+        require_below(
+            self,
+            (
+                ("min_rep_s", "max_rep_s"),  # else no rep can count
+                ("glitch_filter_s", "min_rep_s"),  # the median would flatten every rep
+                ("settle_s", "max_rep_s"),  # a rep closes only after settle_s
+                ("upright_deg", "prone_deg"),  # a body line cannot be both
+                ("side_view_deg", "front_view_deg"),  # a view cannot be both
+            ),
+        )
+        return self
