@@ -7,7 +7,6 @@ import tomllib
 
 import pytest
 
-from device.cli import main
 from device.daemon import config
 from device.errors import ConfigError
 
@@ -88,10 +87,39 @@ def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["settings.toml"]  # no temporary left
 
 
-def test_serve_refuses_a_bad_settings_file_naming_the_field(tmp_path, capsys):
-    (tmp_path / "settings.toml").write_text("[camera]\nfps = 500\n")
-    assert main(["serve", "--data-dir", str(tmp_path), "--port", "0"]) == 2
-    assert "camera.fps" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        (b"[camera]\nfps = 500\n", "camera.fps"),
+        (b"[camera\nwidth = 3", "not valid TOML"),
+        (b"[camera]\nsource = '\xff\xfe'\n", "not UTF-8"),
+        (b"[exercise]\nmin_rep_s = 30\nmax_rep_s = 1\n", "exercise.min_rep_s"),
+    ],
+)
+def test_unusable_file_is_set_aside_and_defaults_serve(tmp_path, content, named):
+    path = tmp_path / "settings.toml"
+    path.write_bytes(content)
+    settings, safe = config.load_or_safe_mode(path)
+    assert settings == config.Settings() and named in safe.error
+    assert not path.exists() and safe.moved_to.read_bytes() == content  # nothing is lost
+    assert safe.moved_to.name.startswith("settings.toml.broken-")
+    settings, again = config.load_or_safe_mode(path)  # a restart stays in safe mode
+    assert again.moved_to == safe.moved_to and named in again.error
+    config.save(config.Settings(), path)  # saving settings ends it
+    assert config.load_or_safe_mode(path)[1] is None
+
+
+def test_salvage_keeps_the_valid_fields():
+    data = {
+        "camera": {"fps": 500, "width": 800},
+        "exercise": {"min_rep_s": 30, "max_rep_s": 1, "start_drop": 0.1},
+        "server": "nonsense",
+    }
+    settings, dropped = config.salvage(data)
+    assert settings.camera.width == 800 and settings.exercise.start_drop == 0.1
+    assert settings.camera.fps == 30 and settings.exercise.max_rep_s == 1
+    assert settings.exercise.min_rep_s == config.Settings().exercise.min_rep_s
+    assert {d["field"] for d in dropped} == {"camera.fps", "exercise.min_rep_s", "server"}
 
 
 def test_reference_lists_every_field():

@@ -122,7 +122,17 @@ def export():
 
 @bp.get("/settings")
 def settings_get():
-    return {"settings": _daemon().settings.model_dump(mode="json")}
+    daemon = _daemon()
+    safe_mode = getattr(daemon, "safe_mode", None)
+    return {
+        "settings": daemon.settings.model_dump(mode="json"),
+        "safe_mode": None
+        if safe_mode is None
+        else {
+            "error": safe_mode.error,
+            "moved_to": safe_mode.moved_to.name if safe_mode.moved_to else None,
+        },
+    }
 
 
 @bp.get("/settings/schema")
@@ -146,6 +156,15 @@ def settings_put():
     body = json_body()
     try:
         return _daemon().update_settings(body)
+    except config.SettingsInvalid as exc:
+        return _invalid(exc)
+
+
+@bp.post("/settings/restore-broken")
+def settings_restore_broken():
+    """Safe mode: keep what is valid in the set-aside settings file (the rest stays default)."""
+    try:
+        return _daemon().restore_broken()
     except config.SettingsInvalid as exc:
         return _invalid(exc)
 

@@ -10,8 +10,8 @@ from flask import Flask
 from web_ui import api, auth, errors, pages
 from web_ui.credentials import Credentials
 from web_ui.logins import LoginStore
-from web_ui.throttle import Hasher, Throttle
 from web_ui.streams import API_THREADS, StreamSlots
+from web_ui.throttle import Hasher, Throttle
 
 MAX_BODY = 64 * 1024  # settings are a few KiB; anything larger is refused with 413
 

@@ -13,7 +13,9 @@ import os
 import re
 import tempfile
 import textwrap
+import time
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -246,19 +248,65 @@ def changed_sections(old: Settings, new: Settings) -> set[str]:
 def load(path: Path) -> Settings:
     """The settings in path, or the defaults when the file does not exist yet."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return validate(read_toml(path))
     except FileNotFoundError:
         return Settings()
-    except OSError as exc:
-        raise ConfigError(f"cannot read settings file {path}: {exc.strerror}") from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"settings file {path} is not valid TOML: {exc}") from exc
-    try:
-        return validate(data)
     except ConfigError as exc:
         raise ConfigError(f"settings file {path}: {exc}") from exc
+
+
+def read_toml(path: Path) -> dict:
+    """The file's TOML data; ConfigError for unreadable, non-UTF-8 or invalid TOML text."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise ConfigError(f"cannot read it: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"it is not UTF-8 text (byte {exc.start})") from exc
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"it is not valid TOML: {exc}") from exc
+
+
+@dataclass
+class SafeMode:
+    """Why the defaults are in use: the settings file could not be used."""
+
+    error: str
+    moved_to: Path | None  # where the unusable file went (None: it could not be moved)
+
+
+def load_or_safe_mode(path: Path) -> tuple[Settings, SafeMode | None]:
+    """The settings in path; when the file cannot be used, it is moved aside to
+    path.broken-<UTC time> and the defaults are used ("safe mode"), so the daemon still serves
+    a page that says so instead of failing to start. Safe mode lasts, across restarts, until a
+    settings file is written again (any save from the phone, or restoring the moved file)."""
+    copies = broken_copies(path)
+    if not path.exists() and copies:  # a restart in safe mode
+        try:
+            load(copies[-1])
+            error = "it was set aside (it reads correctly now: restore it)"
+        except ConfigError as exc:
+            error = str(exc)
+        return Settings(), SafeMode(error, copies[-1])
+    try:
+        return load(path), None
+    except ConfigError as exc:
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        aside = path.with_name(f"{path.name}.broken-{stamp}")
+        try:
+            os.replace(path, aside)
+        except OSError as move_error:
+            return Settings(), SafeMode(f"{exc}; it could not be moved aside: {move_error}", None)
+        return Settings(), SafeMode(str(exc), aside)
+
+
+def broken_copies(path: Path) -> list[Path]:
+    """Files set aside by load_or_safe_mode, oldest first."""
+    return sorted(path.parent.glob(f"{path.name}.broken-*"))
 
 
 def render(settings: Settings) -> str:
@@ -342,3 +390,30 @@ def _describe(model: BaseModel, path: list[str], rows: list[dict[str, str]]) -> 
                 "description": info.description or "",
             }
         )
+
+
+def salvage(data: dict) -> tuple[Settings, list[dict[str, str]]]:
+    """Settings from data with every field that fails validation left at its default, and the
+    fields so dropped [{"field", "message"}]: what can be kept of a broken file."""
+    dropped: list[dict[str, str]] = []
+    while True:
+        try:
+            return validate(data), dropped
+        except SettingsInvalid as exc:
+            dropped.extend(exc.fields)
+            smaller = _without(data, [error["field"] for error in exc.fields])
+            if smaller == data:
+                return Settings(), dropped
+            data = smaller
+
+
+def _without(data: dict, fields: list[str]) -> dict:
+    """data without the dotted fields (a field that names no key drops nothing)."""
+    data = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    for field in fields:
+        section, _, name = field.partition(".")
+        if name and isinstance(data.get(section), dict):
+            data[section].pop(name.split(".")[0], None)
+        else:
+            data.pop(section, None)
+    return data

@@ -8,10 +8,13 @@ stalled pipeline gets the service restarted. SIGTERM and SIGINT stop it cleanly.
 from __future__ import annotations
 
 import argparse
+import errno
+import json
 import logging
 import os
 import shutil
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +28,7 @@ from device.capture.preview import PreviewBuffer
 from device.capture.runner import Backoff
 from device.capture.source import CaptureOptions, FrameSource
 from device.capture.sources import open_source, parse_source
-from device.daemon import config
+from device.daemon import config, http_server
 from device.daemon.events import EventBus
 from device.daemon.live import LivePipeline, PoseStage, Tracker
 from device.daemon.sdnotify import Notifier
@@ -36,6 +39,7 @@ from device.exercise.rules import ExerciseRules
 
 log = logging.getLogger("repcounter")
 
+LAST_ADDRESS = "last_address.json"  # the server address that last worked (fallback)
 STALL_S = 20.0  # a pipeline thread silent this long counts as stalled (no watchdog ping)
 HEALTH_EVERY_S = 1.0
 
@@ -87,12 +91,16 @@ class Daemon:
     ) -> None:
         self.data_dir = data_dir
         self.settings_path = settings_path or data_dir / "settings.toml"
-        self.settings = config.load(self.settings_path)
+        self.settings, self.safe_mode = config.load_or_safe_mode(self.settings_path)
+        if self.safe_mode is not None:
+            log.error("safe mode, serving on the defaults: %s", self.safe_mode.error)
         if source is not None:
             parse_source(source)  # a typo in --source fails here, not in the capture thread
         self.source_override = source
         self.host = host or self.settings.server.host
         self.port = self.settings.server.port if port is None else port
+        self.address_fixed = host is not None or port is not None  # from the command line
+        self.listen_fallback: str | None = None
         self._pose_factory = pose_factory
         self._tracker_factory = tracker_factory
         self._backoff = backoff
@@ -117,8 +125,6 @@ class Daemon:
 
     def start(self) -> None:
         """Open the history, start the pipeline and bind the web server (errors propagate)."""
-        from waitress.server import create_server
-
         from web_ui.app import create_app
 
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -127,23 +133,7 @@ class Daemon:
             self.store, self.settings.workout.set_idle_s, self.settings.workout.session_gap_s
         )
         self.app = create_app(self, self.data_dir / "auth.json")
-        try:
-            self.server = create_server(
-                self.app,
-                host=self.host,
-                port=self.port,
-                threads=self.settings.server.threads,
-                max_request_body_size=1 << 20,
-                connection_limit=200,
-                channel_timeout=60,
-                ident="RepCounter",
-                clear_untrusted_proxy_headers=True,
-            )
-        except OSError as exc:
-            raise RepCounterError(
-                f"cannot listen on {self.host}:{self.port} ({exc.strerror}): is another "
-                "repcounter running? Use --port or server.port to pick another port."
-            ) from exc
+        self.server = self._listen()
         self.port = int(self.server.effective_port)
         self._start_pipeline()
         self._server_thread = threading.Thread(target=self.server.run, name="http", daemon=True)
@@ -151,6 +141,56 @@ class Daemon:
         url_host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         log.info("serving on http://%s:%d", url_host, self.port)
         self.notifier.ready(f"serving on port {self.port}")
+
+    def _listen(self) -> http_server.GuardedServer:
+        """A server bound to the settings' address; if that fails (and no address was given on
+        the command line), to the last address that worked, then to the defaults, so a bad
+        server setting cannot keep the phone out."""
+        candidates = [(self.host, self.port)]
+        if not self.address_fixed:
+            defaults = config.ServerSettings()
+            for fallback in (self._last_address(), (defaults.host, defaults.port)):
+                if fallback is not None and fallback not in candidates:
+                    candidates.append(fallback)
+        failures = []
+        for host, port in candidates:
+            try:
+                server = http_server.create_server(
+                    self.app, host, port, self.settings.server.threads
+                )
+            except OSError as exc:
+                failures.append(f"{host}:{port} ({exc.strerror})")
+                log.error("cannot listen on %s", failures[-1])
+                continue
+            self.host, self.port = host, int(server.effective_port)
+            if failures:
+                self.listen_fallback = (
+                    f"cannot listen on {failures[0]}: serving on the last working address "
+                    f"{host}:{self.port} instead"
+                )
+            elif not self.address_fixed:
+                self._save_last_address(host, self.port)
+            return server
+        raise RepCounterError(
+            f"cannot listen on {', '.join(failures)}: is another repcounter running? "
+            "Use --port or server.port to pick another port."
+        )
+
+    def _last_address(self) -> tuple[str, int] | None:
+        try:
+            data = json.loads((self.data_dir / LAST_ADDRESS).read_text())
+            return str(data["host"]), int(data["port"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _save_last_address(self, host: str, port: int) -> None:
+        if self._last_address() == (host, port):
+            return
+        try:
+            text = json.dumps({"host": host, "port": port})
+            config.write_atomic(self.data_dir / LAST_ADDRESS, text, mode=0o600)
+        except OSError as exc:
+            log.warning("cannot save the working address: %s", exc)
 
     def run(self, stop: threading.Event) -> None:
         """Health events, watchdog pings and end-of-file handling until stop is set."""
@@ -250,15 +290,65 @@ class Daemon:
         """
         with self._settings_lock:
             new = config.validate(config.merge(self.settings.model_dump(mode="json"), changes))
+            self._check_listen(new.server)
             changed = config.changed_sections(self.settings, new)
             config.save(new, self.settings_path)
             old, self.settings = self.settings, new
+            self.safe_mode = None  # a settings file is written again
             self._apply(old, new, changed)
         return {
             "settings": new.model_dump(mode="json"),
             "changed": sorted(changed),
             "restart_required": sorted(changed & set(config.RESTART_SECTIONS)),
         }
+
+    def _check_listen(self, server: config.ServerSettings) -> None:
+        """SettingsInvalid unless this machine can listen on a changed server address: binding
+        it now is the test (the port we serve on now is ours, so then only the host is)."""
+        current = self.settings.server
+        if (server.host, server.port) == (current.host, current.port):
+            return
+        port = 0 if server.port == self.port else server.port
+        family = socket.AF_INET6 if ":" in server.host else socket.AF_INET
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind((server.host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRNOTAVAIL:
+                field = "server.host"
+                message = (
+                    "not an address of this machine: use 0.0.0.0, ::, 127.0.0.1 or the "
+                    "address of one of its network interfaces"
+                )
+            elif exc.errno == errno.EADDRINUSE:
+                field, message = "server.port", "in use by another program: pick another port"
+            else:
+                field = "server.port"
+                message = f"cannot listen there ({exc.strerror}): pick another port"
+            raise config.SettingsInvalid([{"field": field, "message": message}]) from None
+
+    def restore_broken(self) -> dict:
+        """Save what is valid in the newest set-aside settings file (see
+        config.load_or_safe_mode); the fields left at their defaults are in "dropped"."""
+        copies = config.broken_copies(self.settings_path)
+        if not copies:
+            message = "there is no set-aside settings file to restore"
+            raise config.SettingsInvalid([{"field": "settings.toml", "message": message}])
+        try:
+            data = config.read_toml(copies[-1])
+        except config.ConfigError as exc:
+            message = f"{exc}: nothing can be restored; set the settings here instead"
+            raise config.SettingsInvalid([{"field": copies[-1].name, "message": message}]) from None
+        settings, dropped = config.salvage(data)
+        changes = settings.model_dump(mode="json")
+        try:
+            answer = self.update_settings(changes)
+        except config.SettingsInvalid as exc:  # an address this machine cannot listen on
+            dropped.extend(exc.fields)
+            changes["server"].update(host=self.settings.server.host, port=self.settings.server.port)
+            answer = self.update_settings(changes)
+        return {**answer, "restored_from": copies[-1].name, "dropped": dropped}
 
     def _apply(self, old: config.Settings, new: config.Settings, changed: set[str]) -> None:
         assert self.workout is not None
@@ -295,8 +385,10 @@ class Daemon:
         usage = shutil.disk_usage(self.data_dir)
         db = self.data_dir / "history.sqlite3"
         ok = pipeline is not None and status["camera"]["state"] in ("ok", "ended")
+        warnings = self._warnings()
         return {
-            "status": "ok" if ok else "degraded",
+            "status": "ok" if ok and not warnings else "degraded",
+            "warnings": warnings,
             "version": _version(),
             "uptime_s": round(time.monotonic() - self.started, 1),
             "source": self.source_text,
@@ -315,6 +407,28 @@ class Daemon:
             "clients": self.bus.subscriber_count,
             "rss_bytes": rss_bytes(),
         }
+
+    def _warnings(self) -> list[dict[str, str]]:
+        """What the phone must show: {"kind", "message", "fix"} each."""
+        warnings = []
+        if self.safe_mode is not None:
+            moved = self.safe_mode.moved_to
+            where = f" It was moved to {moved}." if moved else ""
+            warnings.append({
+                "kind": "safe_mode",
+                "message": f"Safe mode: the settings file could not be used "
+                f"({self.safe_mode.error}), so the default settings are in use.{where}",
+                "fix": "Check the settings and save them (that ends safe mode), or restore "
+                "what is valid in the moved file (POST /api/settings/restore-broken).",
+            })  # fmt: skip
+        if self.listen_fallback is not None:
+            warnings.append({
+                "kind": "safe_mode",
+                "message": f"Safe mode: {self.listen_fallback}.",
+                "fix": "Set server.host and server.port to an address this Pi can use, save, "
+                "and restart the service.",
+            })  # fmt: skip
+        return warnings
 
 
 def _version() -> str:

@@ -29,8 +29,9 @@ def require_below(
         if not (getattr(model, low) <= value if or_equal else getattr(model, low) < value):
             raise PydanticCustomError(
                 "cross_field",
-                "must be at most {other} ({value})" if or_equal else
-                "must be less than {other} ({value})",
+                "must be at most {other} ({value})"
+                if or_equal
+                else "must be less than {other} ({value})",
                 {"field": low, "other": high, "value": value},
             )
 
