@@ -275,7 +275,7 @@ def logout():
     except OSError as exc:
         return _not_saved(exc, "the logout")
     session.clear()
-    if request.is_json:
+    if request.is_json or request.path.startswith("/api/"):
         return {"logged_in": False}
     return redirect(url_for("auth.login"))
 

@@ -15,13 +15,19 @@ COOKIE = "repcounter_session"
 
 
 class ApiClient:
-    def __init__(self, host: str, port: int, timeout: float = 10.0) -> None:
+    def __init__(
+        self, host: str, port: int, timeout: float = 10.0, source: str | None = None
+    ) -> None:
+        """source: the local address to connect from (tests act as many LAN clients)."""
         self.host, self.port, self.timeout = host, port, timeout
+        self.source = (source, 0) if source else None
         self.cookie: str | None = None
         self.csrf: str | None = None
 
     def _connection(self, timeout: float | None = None) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection(self.host, self.port, timeout=timeout or self.timeout)
+        return http.client.HTTPConnection(
+            self.host, self.port, timeout=timeout or self.timeout, source_address=self.source
+        )
 
     def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
         headers = {"Accept": "application/json"}
