@@ -123,7 +123,17 @@ def test_logout_revokes_the_cookie_on_the_server(daemon):  # noqa: F811
     thief = ApiClient("127.0.0.1", daemon.port)
     thief.cookie, thief.csrf = owner.cookie, owner.csrf  # a copied cookie
     assert thief.json("GET", "/api/state")[0] == 200
+    stream_ended = threading.Event()
+
+    def watch_live() -> None:
+        for _ in thief.events("health"):
+            pass
+        stream_ended.set()
+
+    threading.Thread(target=watch_live, daemon=True).start()
+    assert wait_until(lambda: daemon.bus.subscriber_count == 1)
     assert owner.json("POST", "/api/logout")[0] == 200
+    assert stream_ended.wait(5)  # an open live stream ends with its login
     assert thief.json("GET", "/api/state")[0] == 401
     patch = thief.json("PATCH", "/api/settings", {"workout": {"set_idle_s": 99}})
     assert patch[0] == 401 and daemon.settings.workout.set_idle_s != 99

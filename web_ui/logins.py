@@ -45,6 +45,7 @@ class LoginStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._saved_seen: dict[str, float] = {}
+        self._watchers: dict[str, list[Callable[[], None]]] = {}
         try:
             self._logins: dict[str, dict] = json.loads(path.read_text())
             if not isinstance(self._logins, dict):
@@ -94,6 +95,23 @@ class LoginStore:
         """End every login (OSError when it cannot be saved: then nothing changed)."""
         self._replace(lambda logins: {})
 
+    def watch(self, login_id: str | None, on_end: Callable[[], None]) -> Callable[[], None]:
+        """Call on_end when this login is revoked (a live stream ends with its login); returns
+        the function that stops watching."""
+        key = _key(login_id or "")
+        with self._lock:
+            self._watchers.setdefault(key, []).append(on_end)
+
+        def unwatch() -> None:
+            with self._lock:
+                watchers = self._watchers.get(key, [])
+                if on_end in watchers:
+                    watchers.remove(on_end)
+                if not watchers:
+                    self._watchers.pop(key, None)
+
+        return unwatch
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._logins)
@@ -102,7 +120,11 @@ class LoginStore:
         with self._lock:
             logins = change(self._logins)
             self._write(logins)
+            ended = [key for key in self._logins if key not in logins]
             self._logins = logins
+            callbacks = [cb for key in ended for cb in self._watchers.get(key, [])]
+        for callback in callbacks:
+            callback()
 
     def _expired(self, login: dict, now: float) -> bool:
         idle_s, absolute_s = self._lifetimes()

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from flask import Response, current_app, request
+from flask import Response, current_app, request, session
 
 from device.daemon.events import KINDS
 from web_ui.errors import json_error
@@ -43,6 +43,11 @@ def _slots() -> StreamSlots:
     return current_app.extensions["stream_slots"]
 
 
+def _watch_login(on_end) -> Callable[[], None]:
+    """on_end() runs when this request's login is revoked: a stream ends with its login."""
+    return current_app.extensions["logins"].watch(session.get("login"), on_end)
+
+
 def _streaming(body: Iterator[bytes], mimetype: str, cleanup) -> Response:
     response = Response(
         body, mimetype=mimetype, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
@@ -69,6 +74,7 @@ def sse_response(daemon) -> Response:
     if not slots.acquire():
         return json_error(503, "too many live clients: close another tab or phone")
     subscription = daemon.bus.subscribe(kinds)
+    unwatch = _watch_login(subscription.close)
 
     def body() -> Iterator[bytes]:
         yield b"retry: 2000\n\n"
@@ -86,6 +92,7 @@ def sse_response(daemon) -> Response:
                 yield b": keep-alive\n\n"
 
     def cleanup() -> None:
+        unwatch()
         subscription.close()
         slots.release()
 
@@ -96,10 +103,12 @@ def mjpeg_response(daemon) -> Response:
     slots = _slots()
     if not slots.acquire():
         return json_error(503, "too many live clients: close another tab or phone")
+    logged_out = threading.Event()
+    unwatch = _watch_login(logged_out.set)
 
     def body() -> Iterator[bytes]:
         index = -1
-        while not daemon.bus.closed:
+        while not daemon.bus.closed and not logged_out.is_set():
             started = time.monotonic()
             frame = daemon.preview.wait_jpeg(index, timeout=1.0)
             if frame is None:
@@ -112,4 +121,8 @@ def mjpeg_response(daemon) -> Response:
             period = 1.0 / daemon.settings.server.preview_fps
             time.sleep(max(0.0, period - (time.monotonic() - started)))
 
-    return _streaming(body(), f"multipart/x-mixed-replace; boundary={BOUNDARY}", slots.release)
+    def cleanup() -> None:
+        unwatch()
+        slots.release()
+
+    return _streaming(body(), f"multipart/x-mixed-replace; boundary={BOUNDARY}", cleanup)

@@ -37,7 +37,7 @@ SPARE_FDS = 128  # for the history, the camera, the model and logs
 
 class GuardedChannel(HTTPChannel):
     """A connection that counts against its address and remembers whether it has sent a whole
-    request yet."""
+    request yet. Combined with another channel class by `create_server`."""
 
     def __init__(self, server: GuardedServer, sock, addr, adj, map=None) -> None:
         self.served = False
@@ -63,7 +63,7 @@ class GuardedChannel(HTTPChannel):
 
 
 class GuardedServer(TcpWSGIServer):
-    channel_class = GuardedChannel
+    channel_class: type[GuardedChannel] = GuardedChannel
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.per_address: Counter[str] = Counter()
@@ -99,8 +99,11 @@ def _descriptor_limit(wanted: int) -> int:
     return soft
 
 
-def create_server(app: Any, host: str, port: int, threads: int) -> GuardedServer:
-    """A listening server (OSError when host:port cannot be bound); run it with .run()."""
+def create_server(
+    app: Any, host: str, port: int, threads: int, channel: type[HTTPChannel] = HTTPChannel
+) -> GuardedServer:
+    """A listening server (OSError when host:port cannot be bound); run it with .run().
+    channel: a waitress channel class to guard (its subclass is what serves connections)."""
     limit = min(CONNECTIONS, _descriptor_limit(CONNECTIONS + SPARE_FDS) - SPARE_FDS)
     adj = Adjustments(
         host=host,
@@ -117,5 +120,7 @@ def create_server(app: Any, host: str, port: int, threads: int) -> GuardedServer
     dispatcher = ThreadedTaskDispatcher()
     dispatcher.set_thread_count(threads)
     server = GuardedServer(app, map={}, dispatcher=dispatcher, adj=adj, sockinfo=adj.listen[0])
+    if channel is not HTTPChannel:
+        server.channel_class = type(f"Guarded{channel.__name__}", (GuardedChannel, channel), {})
     server.next_channel_cleanup = time.time() + CLEANUP_S
     return server

@@ -385,7 +385,7 @@ class Daemon:
         usage = shutil.disk_usage(self.data_dir)
         db = self.data_dir / "history.sqlite3"
         ok = pipeline is not None and status["camera"]["state"] in ("ok", "ended")
-        warnings = self._warnings()
+        warnings = self._safe_mode_warnings()
         return {
             "status": "ok" if ok and not warnings else "degraded",
             "warnings": warnings,
@@ -408,7 +408,7 @@ class Daemon:
             "rss_bytes": rss_bytes(),
         }
 
-    def _warnings(self) -> list[dict[str, str]]:
+    def _safe_mode_warnings(self) -> list[dict[str, str]]:
         """What the phone must show: {"kind", "message", "fix"} each."""
         warnings = []
         if self.safe_mode is not None:
