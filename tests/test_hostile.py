@@ -25,8 +25,8 @@ from web_ui import throttle as throttle_module
 from web_ui.logins import LoginStore
 from web_ui.throttle import FAILURES_BEFORE_LOCK, GLOBAL_FAILURES, LOCK_S, HashBusy, Hasher
 
-FLOOD_S = 6.0
-MEASURE_S = 4.0
+FLOOD_S = 5.0
+MEASURE_S = 3.0
 
 
 def _frames(client: ApiClient) -> int:
@@ -42,8 +42,10 @@ def _fps(client: ApiClient, seconds: float) -> float:
 
 
 def test_wrong_password_flood_does_not_stall_the_counting(shared_data, tmp_path):
-    """10 threads guess passwords from 200 loopback addresses while the real model counts a
-    looping clip in its own process: processed fps stays >= 80% of its value just before."""
+    """10 threads guess passwords from 200 loopback addresses for FLOOD_S while the real model
+    counts a looping clip in its own process: processed fps stays >= 80% of its value around
+    the flood. (The issue's run lasted 15 s; 5 s keeps the file under a minute, and the lockout
+    reaches its steady state, every answer a 429, within the first second.)"""
     data_dir = tmp_path / "data"
     settings = config.Settings(camera={"file_loop": True})
     config.save(settings, data_dir / "settings.toml")
@@ -77,13 +79,20 @@ def test_wrong_password_flood_does_not_stall_the_counting(shared_data, tmp_path)
         stop.set()
         for thread in threads:
             thread.join(10)
+        after = _fps(owner, MEASURE_S)
     finally:
         process.terminate()
         process.wait(15)
-    print(f"fps before {before:.1f}, during the flood {during:.1f}; answers {len(statuses)}")
+    print(
+        f"fps before {before:.1f}, during the flood {during:.1f}, after {after:.1f}; "
+        f"answers {len(statuses)}, of which 401 (a hash ran): {statuses.count(401)}"
+    )
     assert statuses.count(401) <= GLOBAL_FAILURES  # hashes actually run on wrong passwords
     assert set(statuses) <= {401, 429} and statuses.count(429) > 100
-    assert before > 0 and during >= 0.8 * before, (before, during)
+    # The reference brackets the flood (mean of just before and just after), so that a drift
+    # of the machine's other load during the test does not count as the flood's cost.
+    reference = (before + after) / 2
+    assert reference > 0 and during >= 0.8 * reference, (before, during, after)
 
 
 def test_idle_sockets_cannot_lock_the_owner_out(daemon):  # noqa: F811
