@@ -403,3 +403,17 @@ def test_unbindable_server_settings_fall_back_to_the_last_working_address(tmp_pa
             assert warning["kind"] == "safe_mode" and "127.0.0.1:1024" in warning["message"]
         finally:
             _stop(*running)
+
+
+def test_settings_that_cannot_be_saved_change_nothing(daemon, monkeypatch):  # noqa: F811
+    client, token = logged_in_client(daemon)
+    before = (daemon.settings, daemon.settings_path.read_bytes())
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(config, "write_atomic", disk_full)
+    change = {"workout": {"set_idle_s": 45}}
+    answer = client.patch("/api/settings", json=change, headers={"X-CSRF-Token": token})
+    assert answer.status_code == 503 and "nothing changed" in answer.json["error"]
+    assert (daemon.settings, daemon.settings_path.read_bytes()) == before

@@ -158,6 +158,8 @@ def settings_put():
         return _daemon().update_settings(body)
     except config.SettingsInvalid as exc:
         return _invalid(exc)
+    except OSError as exc:
+        return _not_saved(exc)
 
 
 @bp.post("/settings/restore-broken")
@@ -167,6 +169,13 @@ def settings_restore_broken():
         return _daemon().restore_broken()
     except config.SettingsInvalid as exc:
         return _invalid(exc)
+    except OSError as exc:
+        return _not_saved(exc)
+
+
+def _not_saved(exc: OSError) -> Response:
+    message = f"cannot save the settings ({exc.strerror or exc}): nothing changed; free space "
+    return json_error(503, message + "or fix the data folder's permissions and try again")
 
 
 def _invalid(exc: config.SettingsInvalid) -> Response:
