@@ -96,7 +96,11 @@ def logged_in() -> bool:
 
 
 def _log_in() -> None:
-    """A new login for this client, with a new CSRF token."""
+    """A new login for this client, with a new CSRF token (the one it had ends)."""
+    try:
+        _logins().revoke(session.get("login"))
+    except OSError as exc:  # it still ends when it expires
+        log.warning("cannot end the previous login: %s", exc)
     session.clear()
     session.permanent = True
     session["login"] = _logins().create(_credentials().fingerprint)

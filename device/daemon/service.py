@@ -165,8 +165,8 @@ class Daemon:
             self.host, self.port = host, int(server.effective_port)
             if failures:
                 self.listen_fallback = (
-                    f"cannot listen on {failures[0]}: serving on the last working address "
-                    f"{host}:{self.port} instead"
+                    f"cannot listen on {failures[0]}, so RepCounter serves on {host}:{self.port} "
+                    "(the last address that worked, else the default)"
                 )
             elif not self.address_fixed:
                 self._save_last_address(host, self.port)
