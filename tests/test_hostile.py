@@ -108,7 +108,9 @@ def test_idle_sockets_cannot_lock_the_owner_out(daemon):  # noqa: F811
     ]  # and 200 from a single address
     t0 = time.monotonic()
     assert owner.json("GET", "/api/health")[0] == 200
-    assert time.monotonic() - t0 < 2.0
+    elapsed = time.monotonic() - t0
+    print(f"owner's /api/health with 400 idle sockets open: {elapsed * 1000:.0f} ms")
+    assert elapsed < 2.0
     for sock in spread + one:
         sock.settimeout(FIRST_REQUEST_S + 5)
 
