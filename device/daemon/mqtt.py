@@ -357,16 +357,22 @@ class MqttPublisher:
             self._dirty.add(topic)
 
     def _flush(self) -> None:
-        """Send what changed; after a (re)connect, everything: the broker may have lost it."""
+        """Send what changed; after a (re)connect, everything: the broker may have lost it.
+
+        Retained messages go with qos 0: one lost with a dropped connection is sent again
+        after the next connect anyway. Set events are sent once, so with qos 1.
+        """
         if self._resync:
             self._resync = False
             for topic, config in self._configs.items():
-                self._send(topic, _dumps(config), qos=1, retain=True)
-            self._send(self.topics.availability, ONLINE, qos=1, retain=True)
+                if not self._send(topic, _dumps(config), qos=0, retain=True):
+                    return  # disconnected: the next connect sends everything again
+            if not self._send(self.topics.availability, ONLINE, qos=0, retain=True):
+                return
             self._dirty = set(self._retained)
         for topic in sorted(self._dirty):
             if not self._send(topic, self._retained[topic], qos=0, retain=True):
-                return  # disconnected: the next connect sends everything again
+                return
             self._dirty.discard(topic)
         while self._pending:
             if not self._send(self.topics.set_event, self._pending[0], qos=1, retain=False):
@@ -375,7 +381,7 @@ class MqttPublisher:
 
     def _send(self, topic: str, payload: str, qos: int, retain: bool) -> bool:
         """Whether paho took the message. It keeps a qos 1 message until the broker acks it,
-        across reconnects (bounded by max_queued_messages); a qos 0 one only when connected."""
+        across reconnects (at most `pending_sets` of them); a qos 0 one only when connected."""
         info = self.client.publish(topic, payload, qos=qos, retain=retain)
         if info.rc == paho.MQTT_ERR_SUCCESS or (qos and info.rc == paho.MQTT_ERR_NO_CONN):
             self.published += 1
