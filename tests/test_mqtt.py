@@ -10,9 +10,11 @@ import pwd
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 
@@ -21,9 +23,11 @@ import pytest
 
 from device.capture.runner import Backoff
 from device.daemon import config, mqtt
+from device.daemon.bench_serve import spawn_serve
 from device.daemon.events import EventBus
 from device.daemon.service import Daemon
 from device.daemon.store import RepRecord, Store
+from tests.test_serve_e2e import LiveClient, stop, truth
 from tests.test_serve_pipeline import FakePose, FakeTracker
 from tests.waiting import wait_until
 
@@ -438,3 +442,110 @@ def test_a_broker_that_never_answers_does_not_hold_up_counting(daemon):
         assert wait_until(lambda: len(daemon.store.reps()) >= reps + 3)
         assert daemon.health()["mqtt"]["state"] != "connected"
         daemon.update_settings({"mqtt": {"enabled": False}})
+
+
+# --- end to end: `repcounter serve` on real clips --------------------------------------------
+
+
+def serve_clip(shared_data, folder: Path, clip: str, settings: config.Settings, listener=None):
+    """`repcounter serve` on a clip that appears once the SSE client (and the MQTT listener,
+    when given, has seen the device online), so both see every rep from the first."""
+    folder.mkdir(exist_ok=True)
+    config.save(settings, folder / "data" / "settings.toml")
+    source = folder / clip
+    process, port = spawn_serve(source, folder / "data", folder / "serve.log")
+    client = LiveClient(port)
+    if listener is not None:
+        assert wait_until(lambda: listener.latest("repcounter/availability") == "online", 20)
+    source.symlink_to(shared_data / "clips" / clip)
+    return process, client
+
+
+def stored_reps(folder: Path) -> list[tuple]:
+    with closing(sqlite3.connect(folder / "data" / "history.sqlite3")) as db:
+        return db.execute(
+            "SELECT set_id, exercise, complete, round(depth, 4) FROM reps ORDER BY id"
+        ).fetchall()
+
+
+@needs_mosquitto
+def test_serve_publishes_the_live_count_and_an_event_per_set(shared_data, broker, tmp_path):
+    clip = "calimiro_push-up_40.mp4"
+    low, high = truth(shared_data, clip)
+    listener = Listener(broker.port)
+    settings_ = config.Settings(mqtt=settings(broker.port))
+    process, client = serve_clip(shared_data, tmp_path, clip, settings_, listener)
+    try:
+        assert wait_until(lambda: client.set_ends, 90), (tmp_path / "serve.log").read_text()
+        assert wait_until(lambda: listener.values("repcounter/set_event"), 10)
+        assert wait_until(lambda: "repcounter/health" in listener.retained())
+    finally:
+        process.send_signal(signal.SIGKILL)  # no goodbye: the broker sends the last will
+        process.wait(10)
+    complete = [rep for rep in client.reps if rep["complete"]]
+    reps = len(complete)
+    assert low <= reps <= high and client.set_ends[-1]["reps"] == reps
+    # The reps sensor went up one by one with the live count, and back to 0 at the set's end.
+    assert changes(listener.values("repcounter/set_reps")) == [
+        "0", *(str(n) for n in range(1, reps + 1)), "0",
+    ]  # fmt: skip
+    assert "pushup" in listener.values("repcounter/exercise")
+    [event] = [json.loads(p) for p in listener.values("repcounter/set_event")]
+    assert (event["event_type"], event["reps"], event["exercise"]) == (
+        "set_completed", reps, "pushup",
+    )  # fmt: skip
+    assert listener.json("repcounter/last_set")["reps"] == reps
+    assert listener.json("repcounter/today")["total"] == reps
+    assert listener.json("repcounter/health")["status"] in ("ok", "degraded")
+    device = (tmp_path / "data" / "device_id").read_text().strip()
+    assert f"homeassistant/event/{device}/set/config" in listener.retained()
+    assert wait_until(lambda: listener.latest("repcounter/availability") == "offline", 10)
+    listener.close()
+
+
+@needs_mosquitto
+def test_killing_the_broker_mid_set_changes_no_count_and_publishing_resumes(
+    shared_data, broker, tmp_path
+):
+    clip = "darebee_squat.mp4"
+    fast = {"file_pace": "fast"}  # every frame is processed: two runs count the same
+    baseline, client = serve_clip(
+        shared_data, tmp_path / "no_broker", clip, config.Settings(camera=fast)
+    )
+    try:
+        assert wait_until(lambda: client.set_ends, 90)
+    finally:
+        stop(baseline)
+    expected = stored_reps(tmp_path / "no_broker")
+    reps = sum(complete for _, _, complete, _ in expected)
+    assert reps > 3
+
+    listener = Listener(broker.port)
+    settings_ = config.Settings(camera=fast, mqtt=settings(broker.port))
+    folder = tmp_path / "broker_killed"
+    process, client = serve_clip(shared_data, folder, clip, settings_, listener)
+    try:
+        assert wait_until(lambda: listener.latest("repcounter/set_reps") == "2", 60)
+        broker.kill()
+        seen = len(client.reps)
+        assert not client.set_ends  # mid-set
+        assert wait_until(lambda: len(client.reps) >= seen + 2 or client.set_ends, 60)
+        mark = listener.mark()
+        broker.start()  # with no retained message left: all must be published again
+        assert wait_until(lambda: client.set_ends, 90)
+        assert wait_until(lambda: listener.values("repcounter/set_event"), 30)
+        assert wait_until(lambda: json.loads(listener.retained(mark).get(
+            "repcounter/last_set", "{}")).get("reps") == reps, 10)  # fmt: skip
+    finally:
+        stop(process)
+    assert stored_reps(folder) == expected  # the same reps, depths and sets as with no broker
+    assert client.set_ends[-1]["reps"] == reps
+    [event] = [json.loads(p) for p in listener.values("repcounter/set_event")]
+    assert event["reps"] == reps
+    again = listener.retained(mark)
+    assert json.loads(again["repcounter/today"])["total"] == reps
+    assert again["repcounter/set_reps"] == "0"
+    device = (folder / "data" / "device_id").read_text().strip()
+    assert f"homeassistant/sensor/{device}/set_reps/config" in again
+    assert listener.latest("repcounter/availability") == "offline"  # stopped cleanly
+    listener.close()
