@@ -267,12 +267,11 @@ def test_discovery_configs_states_and_a_set_event(broker, tmp_path):
             _, set_id = add_rep(store, set_id, complete, time.time())
             rep_event(bus, set_id, reps, complete)
         set_end(bus, set_id, 3, 1)
-        bus.publish(
-            "health",
-            {"status": "ok", "pipeline": "running", "camera": {"state": "ok"}, "fps": 29.5},
-        )
+        for status, fps in (("ok", 29.5), ("ok", 28.0), ("degraded", 3.0)):  # every second
+            health = {"status": status, "pipeline": "running", "camera": {"state": "ok"}}
+            bus.publish("health", {**health, "fps": fps})
         assert wait_until(lambda: listener.values("repcounter/set_event"))
-        assert wait_until(lambda: listener.json("repcounter/health") is not None)
+        assert wait_until(lambda: len(listener.values("repcounter/health")) == 2)
     finally:
         publisher.stop()
     assert listener.latest("repcounter/exercise") == "squat"
@@ -284,7 +283,9 @@ def test_discovery_configs_states_and_a_set_event(broker, tmp_path):
     assert listener.json("repcounter/today") == {
         "total": 3, "squat": 3, "pushup": 0, "partial_reps": 1,
     }  # fmt: skip
-    assert listener.json("repcounter/health")["status"] == "ok"
+    # Sent when the status changes, not for every new frame rate.
+    health = [json.loads(p) for p in listener.values("repcounter/health")]
+    assert [(h["status"], h["fps"]) for h in health] == [("ok", 29.5), ("degraded", 3.0)]
     assert wait_until(lambda: listener.latest("repcounter/availability") == "offline")
     for topic, _, retained in listener.messages:  # states retained, set events not
         assert retained == (topic != "repcounter/set_event"), topic
@@ -296,6 +297,7 @@ def test_discovery_configs_states_and_a_set_event(broker, tmp_path):
     retained = late.retained()
     assert retained["repcounter/set_reps"] == "0"
     assert json.loads(retained["repcounter/last_set"])["reps"] == 3
+    assert json.loads(retained["repcounter/health"])["status"] == "degraded"
     assert retained["repcounter/availability"] == "offline"
     assert "repcounter/set_event" not in retained
     late.close()

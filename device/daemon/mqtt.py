@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 ONLINE, OFFLINE = "online", "offline"
 SET_EVENT_TYPE = "set_completed"
 EXERCISES = tuple(mode for mode in MODES if mode != "auto")
-HEALTH_EVERY_S = 60.0  # health attributes (fps, ...) are refreshed this often; changes at once
+HEALTH_EVERY_S = 60.0  # the frame rate is refreshed this often; other health changes at once
 KINDS = {"state", "rep", "set", "health"}
 
 
@@ -337,10 +337,11 @@ class MqttPublisher:
             self._refresh_today()
         elif event.kind == "health":
             summary = _health_summary(data)
+            steady = {key: value for key, value in summary.items() if key != "fps"}
             now = time.monotonic()
             sent = self._health_sent
-            if sent is None or sent[0] != summary or now - sent[1] >= HEALTH_EVERY_S:
-                self._health_sent = (summary, now)
+            if sent is None or sent[0] != steady or now - sent[1] >= HEALTH_EVERY_S:
+                self._health_sent = (steady, now)
                 self._set_state(self.topics.health, _dumps(summary))
 
     def _refresh_today(self) -> None:
