@@ -317,7 +317,7 @@ def test_a_broker_down_at_start_then_killed_loses_no_state_and_publishing_resume
             rep_event(bus, set_id, 1)
             set_end(bus, set_id, 1)
         assert wait_until(lambda: publisher.pending_dropped == 2)
-        assert publisher.status()["state"] != "connected"
+        assert wait_until(lambda: publisher.status()["state"] == "unreachable")
 
         broker.start()
         listener = Listener(broker.port)

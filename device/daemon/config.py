@@ -182,6 +182,7 @@ class MqttSettings(_Section):
         max_length=256,
         description="Password at the broker, kept in this file (mode 0600, readable only by "
         "the service's user).",
+        json_schema_extra={"format": "password"},  # the settings page: a password input
     )
     topic_prefix: str = Field(
         "repcounter",

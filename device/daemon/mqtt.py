@@ -226,6 +226,7 @@ class MqttPublisher:
         self.client.max_queued_messages_set(pending_sets)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
+        self.client.on_connect_fail = self._on_connect_fail
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -276,6 +277,11 @@ class MqttPublisher:
         self._resync = True
         self._connected.set()
         log.info("MQTT connected to %s", self.status()["broker"])
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        if self.state != "unreachable":
+            log.warning("MQTT broker %s is unreachable; retrying", self.status()["broker"])
+        self.state = "unreachable"
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         was_connected = self._connected.is_set()
