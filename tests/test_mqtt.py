@@ -21,14 +21,12 @@ from pathlib import Path
 import paho.mqtt.client as paho
 import pytest
 
-from device.capture.runner import Backoff
 from device.daemon import config, mqtt
 from device.daemon.bench_serve import spawn_serve
 from device.daemon.events import EventBus
-from device.daemon.service import Daemon
 from device.daemon.store import RepRecord, Store
+from tests import test_api
 from tests.test_serve_e2e import LiveClient, stop, truth
-from tests.test_serve_pipeline import FakePose, FakeTracker
 from tests.waiting import wait_until
 
 MOSQUITTO = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin")
@@ -36,6 +34,9 @@ needs_mosquitto = pytest.mark.skipif(
     MOSQUITTO is None,
     reason="mosquitto is not installed: apt install mosquitto (CI's .ci/run installs it)",
 )
+# Fixtures: a running daemon (stand-in model and exercise engine) on a generated looping clip.
+clip = test_api.clip
+daemon = test_api.daemon
 DEVICE = "repcounter_test"
 SENSORS = {"exercise", "set_reps", "today_reps", "last_set", "health"}
 
@@ -377,33 +378,6 @@ def test_a_wrong_password_is_reported_and_the_right_one_connects(tmp_path):
 
 
 # --- wired into the daemon -------------------------------------------------------------------
-
-
-@pytest.fixture
-def daemon(tmp_path):
-    import cv2
-    import numpy as np
-
-    clip = tmp_path / "moving.avi"
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (160, 120))
-    for i in range(30):
-        frame = np.zeros((120, 160, 3), np.uint8)
-        cv2.circle(frame, (20 + 4 * i, 60), 10, (0, 255, 0), -1)
-        writer.write(frame)
-    writer.release()
-    config.save(config.Settings(camera={"file_loop": True}), tmp_path / "settings.toml")
-    daemon = Daemon(
-        tmp_path,
-        source=str(clip),
-        host="127.0.0.1",
-        port=0,
-        pose_factory=lambda _: FakePose(),
-        tracker_factory=lambda rules, mode: FakeTracker(rules, mode, every=15),
-        backoff=lambda: Backoff(0.05, 0.1),
-    )
-    daemon.start()
-    yield daemon
-    daemon.shutdown()
 
 
 @needs_mosquitto
