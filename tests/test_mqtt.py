@@ -184,8 +184,8 @@ def test_mqtt_is_off_by_default_and_bad_values_name_their_field(tmp_path):
     assert config.Settings().mqtt.enabled is False
     with pytest.raises(config.SettingsInvalid) as caught:
         config.validate({"mqtt": {"enabled": True}})
-    assert caught.value.fields[0]["field"] == "mqtt"
-    assert "mqtt.host" in caught.value.fields[0]["message"]
+    assert caught.value.fields[0]["field"] == "mqtt.host"
+    assert "needed to enable MQTT" in caught.value.fields[0]["message"]
     with pytest.raises(config.SettingsInvalid) as caught:
         config.validate(
             {"mqtt": {"host": "my broker", "topic_prefix": "gym/#", "discovery_prefix": "/ha"}}

@@ -23,8 +23,8 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from device.errors import ConfigError
@@ -170,6 +170,7 @@ class MqttSettings(_Section):
     host: str = Field(
         "",
         max_length=253,
+        validate_default=True,  # enabled with the default (no host) is an error
         description="The broker's host name or IP address (Home Assistant's Mosquitto add-on: "
         "the Home Assistant machine).",
     )
@@ -199,8 +200,12 @@ class MqttSettings(_Section):
 
     @field_validator("host")
     @classmethod
-    def _broker_host(cls, value: str) -> str:
-        return _host_name(value) if value.strip() else ""
+    def _broker_host(cls, value: str, info: ValidationInfo) -> str:
+        if value.strip():
+            return _host_name(value)
+        if info.data.get("enabled"):  # validated first: declared first
+            raise ValueError("the broker's address is needed to enable MQTT")
+        return ""
 
     @field_validator("topic_prefix", "discovery_prefix")
     @classmethod
@@ -211,12 +216,6 @@ class MqttSettings(_Section):
                 "(no spaces, wildcards or leading or trailing '/')"
             )
         return value
-
-    @model_validator(mode="after")
-    def _host_when_enabled(self) -> MqttSettings:
-        if self.enabled and not self.host:
-            raise ValueError("set mqtt.host to the broker's address to enable MQTT")
-        return self
 
 
 class Settings(_Section):
