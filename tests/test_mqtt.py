@@ -325,6 +325,7 @@ def test_a_broker_down_at_start_then_killed_loses_no_state_and_publishing_resume
         assert wait_until(lambda: len(listener.values("repcounter/set_event")) == 3, 15)
         ids = [json.loads(p)["set_id"] for p in listener.values("repcounter/set_event")]
         assert ids == [3, 4, 5]
+        bus.publish("rep", {"exercise": "squat"})  # a malformed event is skipped (and logged)
         for reps in (1, 2):  # the count is followed live again
             rep_event(bus, 6, reps)
             assert wait_until(lambda r=reps: listener.latest("repcounter/set_reps") == str(r))

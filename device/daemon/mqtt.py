@@ -310,7 +310,10 @@ class MqttPublisher:
         while not self._stop.is_set():
             event = self._subscription.get(0.5)
             if event is not None:
-                self._handle(event)
+                try:
+                    self._handle(event)
+                except Exception:  # an event of a shape not foreseen: skip it, keep publishing
+                    log.exception("MQTT: cannot translate %s event %s", event.kind, event.payload)
             today = datetime.now().date()
             if today != self._day:
                 self._day = today
