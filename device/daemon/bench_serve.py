@@ -30,7 +30,7 @@ from device.daemon.service import rss_bytes
 from device.errors import RepCounterError
 
 SHARED_CLIP = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "clips" / "darebee_squat.mp4"
+    Path(__file__).resolve().parents[3] / "shared" / "data" / "clips" / "darebee_squat.mp4"
 )
 PASSWORD = "bench-serve-password"
 SERVING = re.compile(r"serving on http://[\d.]+:(\d+)")
@@ -50,7 +50,7 @@ def spawn_serve(
     ]  # fmt: skip
     log = log_path.open("wb")
     process = subprocess.Popen(
-        command, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1]
+        command, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2]
     )
     log.close()
     deadline = time.monotonic() + timeout
@@ -131,9 +131,17 @@ def _phase(client: ApiClient, seconds: float, clients: int, port: int) -> dict:
     return result
 
 
-def _run(clip: Path, pace: str, phase_s: float, clients: int, soak_s: float, work: Path) -> dict:
+def _run(
+    clip: Path,
+    pace: str,
+    phase_s: float,
+    clients: int,
+    soak_s: float,
+    work: Path,
+    mqtt: config.MqttSettings,
+) -> dict:
     data_dir = work / pace
-    settings = config.Settings(camera={"file_pace": pace, "file_loop": True})
+    settings = config.Settings(camera={"file_pace": pace, "file_loop": True}, mqtt=mqtt)
     config.save(settings, data_dir / "settings.toml")
     process, port = spawn_serve(clip, data_dir, work / f"serve-{pace}.log")
     try:
@@ -150,7 +158,9 @@ def _run(clip: Path, pace: str, phase_s: float, clients: int, soak_s: float, wor
             time.sleep(soak_s)
             result["soak_s"] = soak_s
             result["rss_end_bytes"] = rss_bytes(process.pid)
-        result["frames_processed"] = _health(client)["frames_processed"]
+        health = _health(client)
+        result["frames_processed"] = health["frames_processed"]
+        result["mqtt"] = health.get("mqtt")
         return result
     finally:
         process.terminate()
@@ -163,16 +173,33 @@ def register(commands: argparse._SubParsersAction) -> None:
     bench.add_argument("--clients", type=int, default=10, help="SSE clients in the loaded phase")
     bench.add_argument("--phase-s", type=float, default=20.0, help="seconds per measured phase")
     bench.add_argument("--soak-s", type=float, default=300.0, help="long looping run for memory")
+    bench.add_argument(
+        "--mqtt",
+        type=_broker,
+        default=config.MqttSettings(),
+        metavar="HOST:PORT",
+        help="publish to this MQTT broker (Home Assistant) during the runs",
+    )
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.set_defaults(run=run_bench_serve)
+
+
+def _broker(value: str) -> config.MqttSettings:
+    host, _, port = value.rpartition(":")
+    try:
+        return config.MqttSettings(enabled=True, host=host, port=int(port))
+    except ValueError as exc:  # pydantic's ValidationError is one too
+        raise argparse.ArgumentTypeError(f"{value!r} is not HOST:PORT of a broker") from exc
 
 
 def run_bench_serve(args: argparse.Namespace) -> int:
     if not args.clip.is_file():
         raise RepCounterError(f"{args.clip} does not exist: pass --clip with a video file")
     with tempfile.TemporaryDirectory(prefix="repcounter-bench-") as tmp:
-        realtime = _run(args.clip, "realtime", args.phase_s, args.clients, 0, Path(tmp))
-        fast = _run(args.clip, "fast", args.phase_s, args.clients, args.soak_s, Path(tmp))
+        realtime = _run(args.clip, "realtime", args.phase_s, args.clients, 0, Path(tmp), args.mqtt)
+        fast = _run(
+            args.clip, "fast", args.phase_s, args.clients, args.soak_s, Path(tmp), args.mqtt
+        )
     idle, loaded = fast["phases"]
     report = {
         "clip": str(args.clip),
@@ -188,6 +215,7 @@ def run_bench_serve(args: argparse.Namespace) -> int:
             f"after_{fast.get('soak_s', 0):.0f}s": round(fast.get("rss_end_bytes", 0) / 2**20, 1),
         },
         "frames_in_long_run": fast["frames_processed"],
+        "mqtt": fast["mqtt"],
     }
     if args.json:
         print(json.dumps(report, indent=1))
@@ -203,4 +231,5 @@ def run_bench_serve(args: argparse.Namespace) -> int:
         print(f"processed fps, as fast as possible, {name.replace('_', ' ')}: {fps}")
     print(f"fps ratio ({loaded['clients']} clients / 0): {report['fps_ratio']}")
     print(f"RSS: {report['rss_mib']}")
+    print(f"MQTT (fast run): {report['mqtt']}")
     return 0

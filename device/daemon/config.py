@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from device.errors import ConfigError
 from device.exercise.rules import ExerciseRules, require_below
@@ -180,6 +188,79 @@ class ServerSettings(_Section):
         return self
 
 
+def _host_name(value: str) -> str:
+    """value as a host name or IP address, or ValueError saying what is accepted."""
+    name = value.strip().lower().rstrip(".")
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        if not HOSTNAME_RE.match(name):
+            raise ValueError(
+                f"{value!r} is not a host name or IP address (letters, digits, '-' and '.')"
+            ) from None
+    return name
+
+
+TOPIC_RE = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
+
+
+class MqttSettings(_Section):
+    """Home Assistant over MQTT (off by default). A change restarts only the MQTT publisher."""
+
+    enabled: bool = Field(
+        False, description="Publish to an MQTT broker with Home Assistant discovery."
+    )
+    host: str = Field(
+        "",
+        max_length=253,
+        validate_default=True,  # enabled with the default (no host) is an error
+        description="The broker's host name or IP address (Home Assistant's Mosquitto add-on: "
+        "the Home Assistant machine).",
+    )
+    port: int = Field(1883, ge=1, le=65535, description="The broker's TCP port (plain MQTT).")
+    username: str = Field(
+        "", max_length=256, description="User name at the broker; empty: connect anonymously."
+    )
+    password: str = Field(
+        "",
+        max_length=256,
+        description="Password at the broker, kept in this file (mode 0600, readable only by "
+        "the service's user).",
+        json_schema_extra={"format": "password"},  # the settings page: a password input
+    )
+    topic_prefix: str = Field(
+        "repcounter",
+        min_length=1,
+        max_length=100,
+        description="First part of every state topic; give each RepCounter on one broker its own.",
+    )
+    discovery_prefix: str = Field(
+        "homeassistant",
+        min_length=1,
+        max_length=100,
+        description="Home Assistant's MQTT discovery prefix (its MQTT integration's setting).",
+    )
+
+    @field_validator("host")
+    @classmethod
+    def _broker_host(cls, value: str, info: ValidationInfo) -> str:
+        if value.strip():
+            return _host_name(value)
+        if info.data.get("enabled"):  # validated first: declared first
+            raise ValueError("the broker's address is needed to enable MQTT")
+        return ""
+
+    @field_validator("topic_prefix", "discovery_prefix")
+    @classmethod
+    def _topic(cls, value: str) -> str:
+        if not TOPIC_RE.match(value):
+            raise ValueError(
+                "must be topic levels of letters, digits, '_' or '-' separated by '/' "
+                "(no spaces, wildcards or leading or trailing '/')"
+            )
+        return value
+
+
 class Settings(_Section):
     """All settings of the appliance, one section per part."""
 
@@ -188,6 +269,7 @@ class Settings(_Section):
     exercise: ExerciseRules = Field(default_factory=ExerciseRules)
     workout: WorkoutSettings = Field(default_factory=WorkoutSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
 
 
 # Which sections a change restarts: everything not listed here applies live.
@@ -342,7 +424,8 @@ def _render_table(model: BaseModel, path: list[str], lines: list[str]) -> None:
 
 
 def save(settings: Settings, path: Path) -> None:
-    write_atomic(path, render(settings))
+    """Mode 0600: the file may hold the MQTT broker's password."""
+    write_atomic(path, render(settings), mode=0o600)
 
 
 def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:

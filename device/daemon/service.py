@@ -28,7 +28,7 @@ from device.capture.preview import PreviewBuffer
 from device.capture.runner import Backoff
 from device.capture.source import CaptureOptions, FrameSource
 from device.capture.sources import open_source, parse_source
-from device.daemon import config, http_server
+from device.daemon import config, http_server, mqtt
 from device.daemon.events import EventBus
 from device.daemon.live import LivePipeline, PoseStage, Tracker
 from device.daemon.sdnotify import Notifier
@@ -115,6 +115,7 @@ class Daemon:
         self.pipeline: LivePipeline | None = None
         self.pose: PoseStage | None = None
         self.pipeline_error: str | None = None
+        self.mqtt: mqtt.MqttPublisher | None = None
         self.started = time.monotonic()
         self.server: Any = None
         self._server_thread: threading.Thread | None = None
@@ -136,6 +137,7 @@ class Daemon:
         self.server = self._listen()
         self.port = int(self.server.effective_port)
         self._start_pipeline()
+        self._start_mqtt()
         self._server_thread = threading.Thread(target=self.server.run, name="http", daemon=True)
         self._server_thread.start()
         url_host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
@@ -220,6 +222,7 @@ class Daemon:
     def shutdown(self) -> None:
         self.notifier.stopping()
         self._stop_pipeline()
+        self._stop_mqtt()
         self.bus.close()  # ends the live-update streams so the server threads can finish
         if self.server is not None:
             self.server.task_dispatcher.shutdown(cancel_pending=True, timeout=3)
@@ -279,14 +282,34 @@ class Daemon:
             pipeline.stop()
             pipeline.finish()
 
+    def _start_mqtt(self) -> None:
+        """The Home Assistant publisher, when enabled; it never holds up the pipeline."""
+        assert self.store is not None
+        if not self.settings.mqtt.enabled:
+            return
+        history = self.store.path
+        self.mqtt = mqtt.MqttPublisher(
+            self.settings.mqtt,
+            self.bus,
+            mqtt.device_id(self.data_dir),
+            lambda: mqtt.today_reps(history),
+            _version(),
+        )
+        self.mqtt.start()
+
+    def _stop_mqtt(self) -> None:
+        publisher, self.mqtt = self.mqtt, None
+        if publisher is not None:
+            publisher.stop()
+
     # --- what the web UI asks --------------------------------------------------------------
 
     def update_settings(self, changes: dict) -> dict:
         """Validate and save a (partial) settings change, then apply it.
 
         Exercise and workout changes apply live; camera and model changes restart the
-        pipeline; server changes need a service restart. Raises config.SettingsInvalid, and
-        then nothing is saved or changed.
+        pipeline; an MQTT change restarts only the MQTT publisher; server changes need a
+        service restart. Raises config.SettingsInvalid, and then nothing is saved or changed.
         """
         with self._settings_lock:
             new = config.validate(config.merge(self.settings.model_dump(mode="json"), changes))
@@ -359,6 +382,9 @@ class Daemon:
             new.camera.preview_width,
             new.camera.preview_height,
         )
+        if "mqtt" in changed:
+            self._stop_mqtt()
+            self._start_mqtt()
         if changed & set(config.PIPELINE_SECTIONS) or self.pipeline is None:
             if "model" in changed:
                 self.pose = None
@@ -405,6 +431,7 @@ class Daemon:
             },
             "history_bytes": db.stat().st_size if db.exists() else 0,
             "clients": self.bus.subscriber_count,
+            "mqtt": self.mqtt.status() if self.mqtt else {"state": "off"},
             "rss_bytes": rss_bytes(),
         }
 
