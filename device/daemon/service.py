@@ -8,6 +8,7 @@ stalled pipeline gets the service restarted. SIGTERM and SIGINT stop it cleanly.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import shutil
@@ -48,11 +49,17 @@ def default_data_dir() -> Path:
     return Path(base) / "repcounter"
 
 
-def default_pose_factory(settings: config.ModelSettings) -> PoseStage:
+def default_pose_factory(settings: config.ModelSettings, cache_dir: Path | None) -> PoseStage:
+    """The pose pipeline for the model settings; the Edge TPU probe's verdict kept in cache_dir."""
     from device.pose.pipeline import PosePipeline
 
     return PosePipeline.create(
-        model=settings.name, accelerator=settings.accelerator, threads=settings.threads
+        model=settings.name,
+        accelerator=settings.accelerator,
+        threads=settings.threads,
+        precision=settings.precision,
+        edgetpu_library=settings.edgetpu_library,
+        cache_dir=cache_dir,
     )
 
 
@@ -81,7 +88,7 @@ class Daemon:
         source: str | None = None,
         host: str | None = None,
         port: int | None = None,
-        pose_factory: Callable[[config.ModelSettings], PoseStage] = default_pose_factory,
+        pose_factory: Callable[[config.ModelSettings], PoseStage] | None = None,
         tracker_factory: Callable[[ExerciseRules, str], Tracker] = default_tracker_factory,
         backoff: Callable[[], Backoff] = Backoff,
     ) -> None:
@@ -93,7 +100,9 @@ class Daemon:
         self.source_override = source
         self.host = host or self.settings.server.host
         self.port = self.settings.server.port if port is None else port
-        self._pose_factory = pose_factory
+        self._pose_factory = pose_factory or functools.partial(
+            default_pose_factory, cache_dir=data_dir
+        )
         self._tracker_factory = tracker_factory
         self._backoff = backoff
         self.bus = EventBus()
@@ -295,8 +304,15 @@ class Daemon:
         usage = shutil.disk_usage(self.data_dir)
         db = self.data_dir / "history.sqlite3"
         ok = pipeline is not None and status["camera"]["state"] in ("ok", "ended")
+        warnings = []
+        fallback = getattr(backend, "fallback", None)
+        if fallback is not None and fallback.warn:
+            warnings.append(
+                {"kind": "accelerator", "message": fallback.reason, "fix": fallback.fix}
+            )
         return {
-            "status": "ok" if ok else "degraded",
+            "status": "ok" if ok and not warnings else "degraded",
+            "warnings": warnings,
             "version": _version(),
             "uptime_s": round(time.monotonic() - self.started, 1),
             "source": self.source_text,

@@ -12,8 +12,7 @@ from device.exercise.evaluation import ClipScore, EvalSummary, evaluate
 from device.exercise.rules import ExerciseRules
 from device.exercise.tracker import MODES
 from device.exercise.types import Rep
-from device.pose.pipeline import PosePipeline
-from device.pose.runtime import ACCELERATORS
+from device.pose.commands import model_options, pipeline_from_args
 
 DEFAULT_TRUTH = Path("../shared/data/clips/truth.tsv")
 
@@ -30,7 +29,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="auto (recognise it, default), or pin squat or pushup",
     )
     count.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    _pipeline_options(count)
+    model_options(count)
     count.set_defaults(run=run_count)
 
     ev = commands.add_parser(
@@ -50,18 +49,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="count transformed frames instead, one eval per name, then compare: "
         f"{', '.join(augment.TRANSFORMS)}, 'a+b' chains, 'all' runs every one",
     )
-    _pipeline_options(ev)
+    model_options(ev)
     ev.set_defaults(run=run_eval)
-
-
-def _pipeline_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default="lightning", help="lightning (default) or thunder")
-    parser.add_argument("--accelerator", default="auto", choices=ACCELERATORS)
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: up to 4)")
-
-
-def _pipeline(args: argparse.Namespace) -> PosePipeline:
-    return PosePipeline.create(args.model, args.accelerator, args.threads)
 
 
 def format_rep(number: int, rep: Rep) -> str:
@@ -84,7 +73,7 @@ def print_result(result: CountResult) -> None:
 
 
 def run_count(args: argparse.Namespace) -> int:
-    result = count_video(args.video, _pipeline(args), ExerciseRules(), args.exercise)
+    result = count_video(args.video, pipeline_from_args(args), ExerciseRules(), args.exercise)
     if args.json:
         print(json.dumps(result.to_json()))
     else:
@@ -104,7 +93,12 @@ def format_score(score: ClipScore) -> str:
 
 def run_eval(args: argparse.Namespace) -> int:
     runs = augment.parse_runs(args.augment) if args.augment else [None]
-    pipeline = _pipeline(args)
+    pipeline = pipeline_from_args(args)
+    backend = pipeline.backend
+    print(
+        f"pose: {backend.model.name} {backend.model.precision} on {backend.accelerator} "
+        f"({backend.model.file}, {backend.runtime}, {backend.threads} threads)"
+    )
     rules = ExerciseRules()
     results: dict[str | None, tuple[list[ClipScore], EvalSummary]] = {}
     for run in runs:

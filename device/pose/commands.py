@@ -19,7 +19,7 @@ from device.models.manifest import MODELS_DIR, available, load_manifest
 from device.pose.keypoints import KEYPOINT_NAMES, Pose
 from device.pose.movenet import crop_and_resize, full_image_region
 from device.pose.pipeline import PosePipeline
-from device.pose.runtime import ACCELERATORS, open_entry
+from device.pose.runtime import ACCELERATORS, EDGETPU_LIBRARY, PRECISIONS, open_entry
 
 # A still image has no previous frame to crop from: run it this many times so the crop settles,
 # as TensorFlow's own MoveNet tests do, and report the last result.
@@ -33,9 +33,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "pose", help="print the keypoints of every frame of an image or video"
     )
     pose.add_argument("media", type=Path, help="an image (png, jpg, bmp) or a video file")
-    pose.add_argument("--model", default="lightning", help="lightning (default) or thunder")
-    pose.add_argument("--accelerator", default="auto", choices=ACCELERATORS)
-    pose.add_argument("--threads", type=int, default=None, help="CPU threads (default: up to 4)")
+    model_options(pose)
     pose.add_argument("--no-smoothing", action="store_true", help="raw keypoints, no One Euro")
     pose.add_argument("--json", action="store_true", help="one JSON object per frame")
     pose.set_defaults(run=run_pose)
@@ -55,6 +53,41 @@ def register(commands: argparse._SubParsersAction) -> None:
     bench.set_defaults(run=run_bench)
 
 
+def model_options(parser: argparse.ArgumentParser) -> None:
+    """--model, --accelerator, --precision, --threads and --edgetpu-library."""
+    parser.add_argument("--model", default="lightning", help="lightning (default) or thunder")
+    parser.add_argument("--accelerator", default="auto", choices=ACCELERATORS)
+    parser.add_argument(
+        "--precision",
+        default="auto",
+        choices=PRECISIONS,
+        help="CPU build: auto (int8 when present, default), int8 or float16",
+    )
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: up to 4)")
+    edgetpu_library_option(parser)
+
+
+def edgetpu_library_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--edgetpu-library",
+        metavar="PATH",
+        default=EDGETPU_LIBRARY,
+        help=f"the Edge TPU runtime library (default {EDGETPU_LIBRARY})",
+    )
+
+
+def pipeline_from_args(args: argparse.Namespace, smoothing: bool = True) -> PosePipeline:
+    """The pose pipeline the model options ask for (no probe cache: each command probes)."""
+    return PosePipeline.create(
+        args.model,
+        args.accelerator,
+        args.threads,
+        smoothing,
+        precision=args.precision,
+        edgetpu_library=args.edgetpu_library,
+    )
+
+
 def _print_pose(index: int, pose: Pose, as_json: bool) -> None:
     if as_json:
         print(json.dumps({"frame": index, **pose.to_json()}), flush=True)
@@ -71,7 +104,7 @@ def run_pose(args: argparse.Namespace) -> int:
     # A still has no time axis, so smoothing has nothing to smooth: it would only hold the
     # first (uncropped) result while the crop settles.
     smoothing = not (args.no_smoothing or still)
-    pipeline = PosePipeline.create(args.model, args.accelerator, args.threads, smoothing)
+    pipeline = pipeline_from_args(args, smoothing)
     backend = pipeline.backend
     print(
         f"repcounter: {backend.model.name} on {backend.accelerator} ({backend.model.file}, "
