@@ -16,10 +16,11 @@ from device.capture.video_file import IMAGE_SUFFIXES, iter_media, iter_video
 from device.daemon.config import CameraSettings
 from device.errors import ModelError
 from device.models.manifest import MODELS_DIR, available, load_manifest
+from device.pose import edgetpu
 from device.pose.keypoints import KEYPOINT_NAMES, Pose
 from device.pose.movenet import crop_and_resize, full_image_region
 from device.pose.pipeline import PosePipeline
-from device.pose.runtime import ACCELERATORS, EDGETPU_LIBRARY, PRECISIONS, open_entry
+from device.pose.runtime import ACCELERATORS, EDGETPU_LIBRARY, PRECISIONS, cpu_entry, open_entry
 
 # A still image has no previous frame to crop from: run it this many times so the crop settles,
 # as TensorFlow's own MoveNet tests do, and report the last result.
@@ -50,6 +51,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "setting's default, %(default)s; 0 = as recorded)",
     )
     bench.add_argument("--passes", type=int, default=3, help="timed passes over the frames")
+    edgetpu_library_option(bench)
     bench.set_defaults(run=run_bench)
 
 
@@ -180,9 +182,16 @@ def run_bench(args: argparse.Namespace) -> int:
         f"{'model':<10} {'backend':<8} {'file':<48} {'model ms':>16} {'pipeline ms':>16} "
         f"{'ratio':>6}"
     )
-    for entry in available(load_manifest(MODELS_DIR)):
+    entries = load_manifest(MODELS_DIR)
+    for entry in available(entries):
         try:
-            model = open_entry(entry, args.threads)
+            if entry.accelerator == "edgetpu":  # loaded here only once its probe has passed
+                reference = cpu_entry(entries, entry.name, "auto")
+                model = edgetpu.open_edgetpu(
+                    entry, reference, args.threads, MODELS_DIR, args.edgetpu_library, None
+                )
+            else:
+                model = open_entry(entry, args.threads)
         except ModelError as exc:
             print(f"{entry.name:<10} {entry.accelerator:<8} {entry.file:<48} skipped: {exc}")
             continue

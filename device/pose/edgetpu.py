@@ -281,12 +281,6 @@ def _judge(result: dict, library: Path) -> Verdict:
     )
 
 
-def reference_entry(entries: list[ModelEntry], name: str, fallback: ModelEntry, models_dir: Path):
-    """The CPU build the Edge TPU is compared with: the int8 one when present."""
-    int8 = [e for e in present(entries, name, "cpu", models_dir) if e.precision == "int8"]
-    return int8[0] if int8 else fallback
-
-
 def open_edgetpu(
     tpu: ModelEntry,
     reference: ModelEntry,
@@ -341,10 +335,9 @@ def open_with_fallback(
                 warn=bool(present_now),
             ),
         )
-    reference = reference_entry(entries, name, cpu, models_dir)
 
-    def reopen() -> PoseModel:
-        return open_edgetpu(tpu_models[0], reference, threads, models_dir, library, cache_dir)
+    def reopen() -> PoseModel:  # compared with the CPU build (the int8 one unless none is here)
+        return open_edgetpu(tpu_models[0], cpu, threads, models_dir, library, cache_dir)
 
     try:
         tpu_model = reopen()
