@@ -19,6 +19,7 @@ from device.errors import ModelError
 from device.models.manifest import MODELS_DIR, load_manifest
 from device.pose import edgetpu, probe, runtime
 from device.pose.failover import FailoverModel
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 FAKE_SOURCE = Path(__file__).with_name("fake_libedgetpu.c")
@@ -220,3 +221,38 @@ def test_find_library_by_path_and_by_name(tmp_path, monkeypatch):
     monkeypatch.setenv("LD_LIBRARY_PATH", str(tmp_path))
     assert edgetpu.find_library("libedgetpu.so.1") == library
     assert edgetpu.find_library("libc.so.6") is not None  # from the loader cache or /lib
+
+
+def test_serve_with_a_crashing_libedgetpu_stays_up_counts_and_says_why(shared_data, tmp_path):
+    """`repcounter serve` with model.edgetpu_library = the segfaulting fake: the daemon comes up
+    on the CPU, counts a real clip right and reports why in /api/health and its log."""
+    from device.daemon import config
+    from tests.test_serve_e2e import start, stop, truth
+
+    library = build_fake(tmp_path, "segv")
+    settings = config.Settings()
+    settings.model.edgetpu_library = str(library)
+    config.save(settings, tmp_path / "data" / "settings.toml")
+    clip = "calimiro_push-up_40.mp4"
+    low, high = truth(shared_data, clip)
+    process, client = start(shared_data, tmp_path, clip)
+    try:
+        assert wait_until(lambda: client.set_ends, 120), (tmp_path / "serve.log").read_text()[
+            -3000:
+        ]
+        health = client.api.json("GET", "/api/health")[1]
+        assert process.poll() is None  # still up
+    finally:
+        stop(process)
+    complete = [rep for rep in client.reps if rep["complete"]]
+    assert low <= len(complete) <= high, client.reps
+    backend = health["backend"]
+    assert backend["accelerator"] == "cpu" and backend["precision"] == "int8"
+    assert "SIGSEGV" in backend["fallback"]["reason"]
+    assert health["status"] == "degraded"
+    [warning] = [w for w in health["warnings"] if w["kind"] == "accelerator"]
+    assert "SIGSEGV" in warning["message"] and "libedgetpu" in warning["fix"]
+    log = (tmp_path / "serve.log").read_text()
+    assert "Edge TPU not used" in log and "SIGSEGV" in log
+    cached = json.loads((tmp_path / "data" / edgetpu.CACHE_NAME).read_text())
+    assert [v["kind"] for v in cached.values()] == ["crash"]  # the next start skips the probe
