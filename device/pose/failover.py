@@ -142,7 +142,7 @@ class FailoverModel:
         if self._attempt is not None and self._attempt.is_alive():
             return
         self._retry_at = now + self._backoff.next()
-        if self._devices() == []:  # none to be seen (None: cannot tell, so try)
+        if not self._devices():  # no Coral to be seen (or no sysfs to look in): wait
             return
         self._attempt = threading.Thread(target=self._try_reopen, name="reopen", daemon=True)
         self._attempt.start()
