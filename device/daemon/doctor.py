@@ -134,7 +134,9 @@ def check_coral(coral: list[str] | None) -> Check:
     return ok("coral", ", ".join(coral))
 
 
-def check_probe(settings: config.ModelSettings, library: Path | None) -> Check:
+def check_probe(
+    settings: config.ModelSettings, library: Path | None, service: str | None = None
+) -> Check:
     if settings.accelerator == "cpu" or settings.precision == "float16":
         return ok("edgetpu probe", "not run: the settings keep the pose on the CPU")
     entries = load_manifest(MODELS_DIR)
@@ -152,7 +154,10 @@ def check_probe(settings: config.ModelSettings, library: Path | None) -> Check:
     if verdict.ok:
         return ok("edgetpu probe", verdict.reason)
     status = "FAIL" if settings.accelerator == "edgetpu" else "WARN"
-    return Check("edgetpu probe", status, f"{verdict.reason}: the CPU is used", verdict.fix)
+    fix = verdict.fix
+    if verdict.kind in ("error", "hang") and service == "active":
+        fix = f"the running service may hold the Coral: stop it and run doctor again; else {fix}"
+    return Check("edgetpu probe", status, f"{verdict.reason}: the CPU is used", fix)
 
 
 # --- cameras, models, storage, network, service ------------------------------------------------
@@ -328,12 +333,12 @@ def run_checks(args: argparse.Namespace) -> list[Check]:
         checks.append(ok("settings", str(where)))
     library = args.edgetpu_library or settings.model.edgetpu_library
     coral = edgetpu.coral_devices()
+    state = service_state()
     lib_check, library_path = check_libedgetpu(library, coral)
-    checks += [lib_check, check_coral(coral), check_probe(settings.model, library_path)]
+    checks += [lib_check, check_coral(coral), check_probe(settings.model, library_path, state)]
     checks.append(check_cameras(settings.camera.source))
     checks += check_models(settings.model.name)
     checks.append(check_data_dir(data_dir))
-    state = service_state()
     checks += [check_port(settings.server.host, settings.server.port, state), check_service(state)]
     return checks
 
