@@ -256,3 +256,26 @@ def test_serve_with_a_crashing_libedgetpu_stays_up_counts_and_says_why(shared_da
     assert "Edge TPU not used" in log and "SIGSEGV" in log
     cached = json.loads((tmp_path / "data" / edgetpu.CACHE_NAME).read_text())
     assert [v["kind"] for v in cached.values()] == ["crash"]  # the next start skips the probe
+
+
+def test_daemon_with_accelerator_edgetpu_and_a_crashing_library_says_why(tmp_path):
+    """accelerator = edgetpu insists on the Edge TPU: the pipeline stays stopped, the web UI up,
+    and /api/health carries the probe's reason as an accelerator warning."""
+    from device.daemon import config
+    from device.daemon.service import Daemon
+
+    library = build_fake(tmp_path, "segv")
+    settings = config.Settings()
+    settings.model.accelerator = "edgetpu"
+    settings.model.edgetpu_library = str(library)
+    config.save(settings, tmp_path / "settings.toml")
+    daemon = Daemon(tmp_path, source=str(tmp_path / "no-clip.mp4"), host="127.0.0.1", port=0)
+    daemon.start()
+    try:
+        health = daemon.health()
+    finally:
+        daemon.shutdown()
+    assert health["pipeline"].startswith("stopped: the Coral Edge TPU cannot be used")
+    assert health["status"] == "degraded" and health["backend"] is None
+    [warning] = health["warnings"]
+    assert warning["kind"] == "accelerator" and "SIGSEGV" in warning["message"]

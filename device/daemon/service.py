@@ -116,6 +116,7 @@ class Daemon:
         self.pipeline: LivePipeline | None = None
         self.pose: PoseStage | None = None
         self.pipeline_error: str | None = None
+        self.accelerator_warning: dict | None = None  # accelerator = edgetpu and its probe failed
         self.started = time.monotonic()
         self.server: Any = None
         self._server_thread: threading.Thread | None = None
@@ -228,9 +229,16 @@ class Daemon:
         except RepCounterError as exc:
             # The web UI stays up so the setting that caused this can be fixed from the phone.
             self.pipeline_error = str(exc)
+            verdict = getattr(exc, "verdict", None)  # device.pose.edgetpu.EdgeTpuUnusable
+            if verdict is not None:
+                self.accelerator_warning = {
+                    "kind": "accelerator",
+                    "message": verdict.reason,
+                    "fix": verdict.fix,
+                }
             log.error("pipeline not started: %s", exc)
             return
-        self.pipeline_error = None
+        self.pipeline_error = self.accelerator_warning = None
         self.pipeline = LivePipeline(
             self._open_source,
             self.pose,
@@ -304,7 +312,7 @@ class Daemon:
         usage = shutil.disk_usage(self.data_dir)
         db = self.data_dir / "history.sqlite3"
         ok = pipeline is not None and status["camera"]["state"] in ("ok", "ended")
-        warnings = []
+        warnings = [self.accelerator_warning] if self.accelerator_warning else []
         fallback = getattr(backend, "fallback", None)
         if fallback is not None and fallback.warn:
             warnings.append(
