@@ -279,3 +279,14 @@ def test_daemon_with_accelerator_edgetpu_and_a_crashing_library_says_why(tmp_pat
     assert health["status"] == "degraded" and health["backend"] is None
     [warning] = health["warnings"]
     assert warning["kind"] == "accelerator" and "SIGSEGV" in warning["message"]
+
+
+def test_a_library_without_a_coral_is_no_warning(tmp_path, monkeypatch):
+    """libedgetpu installed, no Coral connected: the CPU runs with the reason, not a warning;
+    the Edge TPU is tried again once a Coral shows up."""
+    library = build_fake(tmp_path, "null")
+    monkeypatch.setattr(edgetpu, "coral_devices", lambda: [])
+    model = runtime.open_model("lightning", "auto", 1, MODELS_DIR, edgetpu_library=str(library))
+    assert model.backend.accelerator == "cpu" and not model.backend.fallback.warn
+    assert model.backend.fallback.reason.startswith("no Coral is connected")
+    assert isinstance(model, FailoverModel)

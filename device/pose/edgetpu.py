@@ -346,8 +346,13 @@ def open_with_fallback(
             raise
         verdict = exc.verdict if isinstance(exc, EdgeTpuUnusable) else None
         fallback = verdict.fallback() if verdict else Fallback(str(exc), install_hint())
-        if verdict is not None and verdict.kind == "missing" and coral_devices():
+        devices = coral_devices()
+        if verdict is not None and verdict.kind == "missing" and devices:
             fallback = Fallback(fallback.reason + " although a Coral is plugged in", fallback.fix)
+        elif verdict is not None and verdict.kind == "error" and devices == []:
+            # libedgetpu is installed but no Coral is connected: the usual CPU-only appliance.
+            fallback = Fallback(f"no Coral is connected ({verdict.reason})", "plug in the Coral",
+                                warn=False)  # fmt: skip
         level = logging.WARNING if fallback.warn else logging.INFO
         log.log(level, "Edge TPU not used: %s. Fix: %s", fallback.reason, fallback.fix)
         cpu_model = with_fallback(open_entry(cpu, threads, models_dir), fallback)
