@@ -193,3 +193,24 @@ def test_unplugging_mid_set_loses_no_rep(shared_data, tmp_path, mode):
     assert accelerators[-1] == "edgetpu"  # back once the Coral returned
     complete = [e for e in events if e["complete"]]
     assert low <= len(complete) <= high, events
+
+
+def test_close_ends_the_edge_tpu_thread():
+    """A model change closes the old pipeline's model: its Edge TPU thread must end, or it would
+    keep the Coral from the new one."""
+    before = set(threading.enumerate())  # earlier tests leave hung "Edge TPU" threads behind
+    plug = Plug()
+    model = failover(plug)
+    image = np.zeros((192, 192, 3), np.uint8)
+    model(image)
+    threads = {t for t in set(threading.enumerate()) - before if t.name == "edgetpu"}
+    assert len(threads) == 1
+    model.close()
+    for thread in threads:
+        thread.join(5)
+        assert not thread.is_alive()
+    assert model.backend.accelerator == "cpu"
+    model(image)  # still answers, on the CPU, and never reopens
+    time.sleep(0.3)
+    model(image)
+    assert len(plug.opened) == 1

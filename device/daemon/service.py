@@ -190,6 +190,7 @@ class Daemon:
     def shutdown(self) -> None:
         self.notifier.stopping()
         self._stop_pipeline()
+        self._close_pose()
         self.bus.close()  # ends the live-update streams so the server threads can finish
         if self.server is not None:
             self.server.task_dispatcher.shutdown(cancel_pending=True, timeout=3)
@@ -250,6 +251,13 @@ class Daemon:
         )
         self.pipeline.start()
 
+    def _close_pose(self) -> None:
+        """Let go of the pose model (an Edge TPU holds the Coral until its thread ends)."""
+        pose, self.pose = self.pose, None
+        close = getattr(pose, "close", None)
+        if close is not None:
+            close()
+
     def _stop_pipeline(self) -> None:
         pipeline, self.pipeline = self.pipeline, None
         if pipeline is not None:
@@ -287,9 +295,9 @@ class Daemon:
             new.camera.preview_height,
         )
         if changed & set(config.PIPELINE_SECTIONS) or self.pipeline is None:
-            if "model" in changed:
-                self.pose = None
             self._stop_pipeline()
+            if "model" in changed:
+                self._close_pose()
             self._start_pipeline()
         elif {"exercise", "workout"} & changed and new.workout.mode == old.workout.mode:
             pipeline = self.pipeline

@@ -109,6 +109,14 @@ class FailoverModel:
         self._retry()
         return self._cpu(image)
 
+    def close(self) -> None:
+        """End the Edge TPU threads and stop reopening: the Coral is free for another model."""
+        self._reopen = None
+        for worker in (self._worker, self._ready):
+            if worker is not None:
+                worker.close()
+        self._worker = self._ready = None
+
     def _warm(self, model: PoseModel) -> _Worker:
         if model.input_size != self.input_size:
             raise ValueError(f"input {model.input_size} px, the CPU build's is {self.input_size}")

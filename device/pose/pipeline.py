@@ -63,6 +63,11 @@ class PosePipeline:
     def backend(self) -> Backend:
         return self.model.backend
 
+    def close(self) -> None:
+        """Release the Edge TPU, if the model runs on one (its calls run on a thread)."""
+        if isinstance(self.model, FailoverModel):
+            self.model.close()
+
     def reset(self) -> None:
         """Forget the previous frames (a new video, or the camera restarted)."""
         self._crop.reset()
