@@ -30,10 +30,10 @@ from device.pose import probe as probe_child
 from device.pose.runtime import (
     Fallback,
     PoseModel,
-    _runtime_module,
     load_edgetpu_delegate,
     open_entry,
     present,
+    runtime_module,
     with_fallback,
 )
 
@@ -53,7 +53,7 @@ DEV = Path("/dev")
 
 def runtime_version() -> tuple[str, str]:
     """The interpreter module's name and its installed version."""
-    name, _ = _runtime_module()
+    name, _ = runtime_module()
     package = "ai-edge-litert" if name == "ai_edge_litert" else "tflite-runtime"
     try:
         return name, metadata.version(package)

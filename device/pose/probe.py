@@ -79,7 +79,7 @@ def run(library: str, edgetpu_model: Path, cpu_model: Path) -> dict:
     """Both builds' outputs on the probe image (the Edge TPU's from its last of RUNS runs)."""
     from device.pose import runtime
 
-    _, module = runtime._runtime_module()
+    _, module = runtime.runtime_module()
     delegate = module.load_delegate(library)  # a broken library crashes or hangs right here
     tpu = module.Interpreter(model_path=str(edgetpu_model), experimental_delegates=[delegate])
     tpu.allocate_tensors()

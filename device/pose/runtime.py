@@ -33,7 +33,7 @@ ACCELERATORS = ("auto", "cpu", "edgetpu")
 PRECISIONS = ("auto", "int8", "float16")
 
 
-def _runtime_module() -> tuple[str, Any]:
+def runtime_module() -> tuple[str, Any]:
     """The interpreter module and its name: ai_edge_litert, else tflite_runtime."""
     try:
         from ai_edge_litert import interpreter
@@ -56,7 +56,7 @@ def load_edgetpu_delegate(library: str = EDGETPU_LIBRARY) -> Any:
 
     Call it only after the probe passed for this library (device/pose/edgetpu.py).
     """
-    _, module = _runtime_module()
+    _, module = runtime_module()
     try:
         # Probe the library first: a failed load_delegate leaves a half-built Delegate whose
         # destructor prints a traceback (ai_edge_litert 2.x).
@@ -141,7 +141,7 @@ def default_threads() -> int:
 
 def _interpreter(path: Path, delegates: list[Any], threads: int) -> Any:
     """A ready interpreter, or ModelError when the file cannot run with these delegates."""
-    _, module = _runtime_module()
+    _, module = runtime_module()
     try:
         interpreter = module.Interpreter(
             model_path=str(path), experimental_delegates=delegates, num_threads=threads
@@ -178,14 +178,13 @@ def open_entry(
     threads: int | None = None,
     models_dir: Path = MODELS_DIR,
     delegate: Any = None,
-    fallback: Fallback | None = None,
 ) -> PoseModel:
     """The interpreter for one manifest entry, after checking its pin.
 
     An Edge TPU entry needs its delegate passed in: load it only once the probe has passed.
     """
     threads = threads or default_threads()
-    runtime_name, _ = _runtime_module()
+    runtime_name, _ = runtime_module()
     path = verify(entry, models_dir)
     if entry.accelerator == "edgetpu" and delegate is None:
         raise ModelError(
@@ -193,8 +192,7 @@ def open_entry(
             "libedgetpu in a child process first."
         )
     interpreter = _interpreter(path, [delegate] if delegate else [], threads)
-    backend = Backend(entry.accelerator, runtime_name, entry, threads, fallback)
-    return PoseModel(interpreter, backend)
+    return PoseModel(interpreter, Backend(entry.accelerator, runtime_name, entry, threads))
 
 
 def cpu_entry(
