@@ -49,7 +49,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="count transformed frames instead, one eval per name, then compare: "
         f"{', '.join(augment.TRANSFORMS)}, 'a+b' chains, 'all' runs every one",
     )
-    model_options(ev)
+    model_options(ev, several_precisions=True)
     ev.set_defaults(run=run_eval)
 
 
@@ -93,29 +93,33 @@ def format_score(score: ClipScore) -> str:
 
 def run_eval(args: argparse.Namespace) -> int:
     runs = augment.parse_runs(args.augment) if args.augment else [None]
-    pipeline = pipeline_from_args(args)
-    backend = pipeline.backend
-    print(
-        f"pose: {backend.model.name} {backend.model.precision} on {backend.accelerator} "
-        f"({backend.model.file}, {backend.runtime}, {backend.threads} threads)"
-    )
     rules = ExerciseRules()
     results: dict[str | None, tuple[list[ClipScore], EvalSummary]] = {}
-    for run in runs:
-        transform = None if run is None else augment.parse(run)
-        if run is not None:
-            print(f"== augment: {run}")
+    for precision in args.precision:
+        pipeline = pipeline_from_args(args, precision=precision)
+        backend = pipeline.backend
         print(
-            f"{'clip':30s} {'truth':6s} {'reps':>5s} {'counted':>7s} {'partial':>7s} "
-            f"{'recognised':10s} {'error':>5s} {'sec':>6s}"
+            f"== pose: {backend.model.name} {backend.model.precision} on {backend.accelerator} "
+            f"({backend.model.file}, {backend.runtime}, {backend.threads} threads)"
         )
-        results[run] = evaluate(
-            args.truth,
-            lambda path, transform=transform: count_video(path, pipeline, rules, "auto", transform),
-            progress=lambda score: print(format_score(score), flush=True),
-        )
-        print(results[run][1].line(), flush=True)
-    if len(runs) > 1:
+        for run in runs:
+            transform = None if run is None else augment.parse(run)
+            if run is not None:
+                print(f"== augment: {run}")
+            print(
+                f"{'clip':30s} {'truth':6s} {'reps':>5s} {'counted':>7s} {'partial':>7s} "
+                f"{'recognised':10s} {'error':>5s} {'sec':>6s}"
+            )
+            label = run if len(args.precision) == 1 else f"{precision}/{run or 'none'}"
+            results[label] = evaluate(
+                args.truth,
+                lambda path, transform=transform, pipeline=pipeline: count_video(
+                    path, pipeline, rules, "auto", transform
+                ),
+                progress=lambda score: print(format_score(score), flush=True),
+            )
+            print(results[label][1].line(), flush=True)
+    if len(results) > 1:
         print()
         for line in compare_runs(results):
             print(line)
@@ -127,7 +131,7 @@ def compare_runs(results: dict) -> list[str]:
     from the unaugmented run ('none') where that was run, else the clips it gets wrong."""
     base = results.get("none")
     lines = [
-        f"{'augment':16s} {'exact':>6s} {'MAE':>6s} {'off<=1':>6s} {'recog':>6s}  "
+        f"{'run':16s} {'exact':>6s} {'MAE':>6s} {'off<=1':>6s} {'recog':>6s}  "
         + ("changed vs none (count/recognised)" if base else "wrong clips")
     ]
     for run, (scores, summary) in results.items():

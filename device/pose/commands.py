@@ -55,16 +55,32 @@ def register(commands: argparse._SubParsersAction) -> None:
     bench.set_defaults(run=run_bench)
 
 
-def model_options(parser: argparse.ArgumentParser) -> None:
+def precision_list(text: str) -> list[str]:
+    """--precision of eval: one precision or several, comma-separated."""
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    wrong = [v for v in values if v not in PRECISIONS]
+    if wrong or not values:
+        raise argparse.ArgumentTypeError(
+            f"{', '.join(wrong) or 'nothing'}: choose from {', '.join(PRECISIONS)}"
+        )
+    return values
+
+
+def model_options(parser: argparse.ArgumentParser, several_precisions: bool = False) -> None:
     """--model, --accelerator, --precision, --threads and --edgetpu-library."""
     parser.add_argument("--model", default="lightning", help="lightning (default) or thunder")
     parser.add_argument("--accelerator", default="auto", choices=ACCELERATORS)
-    parser.add_argument(
-        "--precision",
-        default="auto",
-        choices=PRECISIONS,
-        help="CPU build: auto (int8 when present, default), int8 or float16",
-    )
+    help_text = "CPU build: auto (int8 when present, default), int8 or float16"
+    if several_precisions:
+        parser.add_argument(
+            "--precision",
+            default=["auto"],
+            type=precision_list,
+            metavar="P[,P...]",
+            help=help_text + "; several, comma-separated, are evaluated one after the other",
+        )
+    else:
+        parser.add_argument("--precision", default="auto", choices=PRECISIONS, help=help_text)
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: up to 4)")
     edgetpu_library_option(parser)
 
@@ -78,14 +94,16 @@ def edgetpu_library_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def pipeline_from_args(args: argparse.Namespace, smoothing: bool = True) -> PosePipeline:
+def pipeline_from_args(
+    args: argparse.Namespace, smoothing: bool = True, precision: str | None = None
+) -> PosePipeline:
     """The pose pipeline the model options ask for (no probe cache: each command probes)."""
     return PosePipeline.create(
         args.model,
         args.accelerator,
         args.threads,
         smoothing,
-        precision=args.precision,
+        precision=precision or args.precision,
         edgetpu_library=args.edgetpu_library,
     )
 
