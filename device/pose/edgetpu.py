@@ -302,7 +302,9 @@ class EdgeTpuUnusable(ModelError):
 
     def __init__(self, verdict: Verdict) -> None:
         self.verdict = verdict
-        super().__init__(f"the Coral Edge TPU cannot be used: {verdict.reason}. {verdict.fix}.")
+        super().__init__(
+            f"the Coral Edge TPU cannot be used: {verdict.reason}. Fix: {verdict.fix}."
+        )
 
 
 def open_with_fallback(
