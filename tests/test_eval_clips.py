@@ -80,3 +80,24 @@ def test_counts_hold_with_the_person_twice_as_far(clips):
         if count_error(counted, row.reps, row.reps_max) or result.exercise != row.exercise:
             wrong.append(f"{row.file}: {counted} {result.exercise} (truth {row.reps})")
     assert wrong == []
+
+
+def test_eval_runs_each_precision_and_compares_them(clips, tmp_path, capsys):
+    """`repcounter eval --precision int8,float16` on a one-clip truth table: both builds run and
+    the closing table has one line per precision."""
+    header, row = (clips / "truth.tsv").read_text().splitlines()[0], None
+    for line in (clips / "truth.tsv").read_text().splitlines()[1:]:
+        if line.startswith("tfjs_pose_squats.mp4\t"):
+            row = line
+    (tmp_path / "truth.tsv").write_text(f"{header}\n{row}\n")
+    (tmp_path / "tfjs_pose_squats.mp4").symlink_to(clips / "tfjs_pose_squats.mp4")
+    argv = ["eval", str(tmp_path / "truth.tsv"), "--precision", "int8,float16", "--threads", "2"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    poses = [line for line in out if line.startswith("== pose:")]
+    assert ["int8" in poses[0], "float16" in poses[1]] == [True, True]
+    table = out[out.index("") + 1 :]
+    assert table[0].startswith("run ") and [line.split()[0] for line in table[1:]] == [
+        "int8/none",
+        "float16/none",
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 import hashlib
+import json
 import shutil
 import socket
 import threading
@@ -22,6 +23,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_MODELS = ROOT.parent / "shared" / "data" / "models"
 CPU = "movenet_single_pose_lightning_ptq.tflite"
 EDGETPU = "movenet_single_pose_lightning_ptq_edgetpu.tflite"
+THUNDER_CPU = "movenet_single_pose_thunder_ptq.tflite"
+THUNDER_EDGETPU = "movenet_single_pose_thunder_ptq_edgetpu.tflite"
+CORAL_RAW = (
+    "https://raw.githubusercontent.com/google-coral/test_data/"
+    "104342d2d3480b3e66203073dac24f4e2dbb4c41"
+)
 
 pytestmark = pytest.mark.skipif(
     not SHARED_MODELS.is_dir(),
@@ -43,7 +50,7 @@ class Handler(SimpleHTTPRequestHandler):
         if fault == "other-bytes":
             self._send(b"<html>not a model</html>" * 100, length=None)
         elif fault == "truncated":
-            body = (SHARED_MODELS / name).read_bytes()
+            body = (Path(self.directory) / name).read_bytes()
             self._send(body[: len(body) // 2], length=len(body))
         else:
             super().do_GET()
@@ -83,8 +90,11 @@ def server() -> Iterator[Server]:
 
 @pytest.fixture
 def models_dir(tmp_path: Path) -> Path:
-    """An empty models dir holding only a copy of the project's manifest."""
-    shutil.copy(ROOT / "models" / MANIFEST_NAME, tmp_path / MANIFEST_NAME)
+    """An empty models dir holding the project's manifest entries whose files the shared data
+    has (the Lightning builds; the Thunder ones are tested with files made here, below)."""
+    data = json.loads((ROOT / "models" / MANIFEST_NAME).read_text())
+    data["models"] = [e for e in data["models"] if (SHARED_MODELS / e["file"]).is_file()]
+    (tmp_path / MANIFEST_NAME).write_text(json.dumps(data))
     return tmp_path
 
 
@@ -113,6 +123,21 @@ def test_manifest_urls_point_at_the_shared_copies(models_dir: Path) -> None:
     for e in load_manifest(models_dir):
         if e.url:
             assert sha256(SHARED_MODELS / e.file) == e.sha256
+
+
+def test_project_manifest_pins_every_download_to_the_coral_commit() -> None:
+    entries = {e.file: e for e in load_manifest(ROOT / "models") if e.url}
+    assert set(entries) == {CPU, EDGETPU, THUNDER_CPU, THUNDER_EDGETPU}
+    for e in entries.values():
+        assert e.url == f"{CORAL_RAW}/{e.file}"
+        assert e.sha256 or e.git_blob
+    # The blob ids google-coral/test_data's tree lists at that commit (issue 8).
+    assert entries[THUNDER_CPU].git_blob == "42330c1bcbe4daeb51f3eabd95090d854455d094"
+    assert entries[THUNDER_EDGETPU].git_blob == "8c74dfc6ce98dd6e1122f0ef3eeec9847f2d0e21"
+    assert (entries[THUNDER_CPU].accelerator, entries[THUNDER_EDGETPU].accelerator) == (
+        "cpu",
+        "edgetpu",
+    )
 
 
 def test_fetches_and_verifies_every_file(
@@ -217,3 +242,76 @@ def test_server_down_says_cannot_reach(
 def test_non_http_base_url_is_refused(models_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli("--base-url", str(SHARED_MODELS), "--models-dir", str(models_dir)) == 1
     assert "is not an http:// or https:// URL" in capsys.readouterr().out
+
+
+def git_blob(data: bytes) -> str:
+    """Computed here the way git does, independently of the code under test."""
+    return hashlib.sha1(b"blob " + str(len(data)).encode() + b"\0" + data).hexdigest()
+
+
+def test_git_blob_id_matches_git(tmp_path: Path) -> None:
+    """The id of a file as `git hash-object` gives it (git's own answer, when git is here)."""
+    from device.models.manifest import git_blob_of
+
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"hello\n")
+    assert git_blob_of(path) == "ce013625030ba8dba906f756967f9e9ca394464a"  # git's id of "hello\n"
+    if shutil.which("git"):
+        import subprocess
+
+        out = subprocess.run(["git", "hash-object", str(path)], capture_output=True, text=True)
+        assert out.stdout.strip() == git_blob_of(path)
+
+
+@pytest.fixture
+def blob_pinned(tmp_path: Path, server: Server) -> tuple[Path, ModelEntry, bytes]:
+    """A file pinned by its git blob id only (as the Thunder builds are), served from the
+    server's folder under a name of its own."""
+    data = (SHARED_MODELS / CPU).read_bytes()[: 1 << 20] + b"thunder stand-in"
+    name = "blob_pinned_test_model.tflite"
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / name).write_bytes(data)
+    server.httpd.RequestHandlerClass = functools.partial(
+        type("H", (Handler,), {"faults": server.faults, "requests": server.requests}),
+        directory=str(served),
+    )
+    models = tmp_path / "models"
+    models.mkdir()
+    pinned = ModelEntry(
+        name="thunder", file=name, precision="int8", accelerator="cpu", input_size=256,
+        input_dtype="uint8", git_blob=git_blob(data), source="test", upstream="",
+        license="Apache-2.0", url=f"{CORAL_RAW}/{name}",
+    )  # fmt: skip
+    (models / MANIFEST_NAME).write_text(json.dumps({"models": [pinned.__dict__]}))
+    return models, pinned, data
+
+
+def test_blob_pinned_file_is_fetched_and_verified(server: Server, blob_pinned) -> None:
+    models, pinned, data = blob_pinned
+    assert run_cli("--base-url", server.url, "--models-dir", str(models)) == 0
+    assert (models / pinned.file).read_bytes() == data
+    assert listing(models) == {MANIFEST_NAME, pinned.file}
+
+
+def test_blob_pinned_wrong_file_is_refused(server: Server, blob_pinned, capsys) -> None:
+    models, pinned, _ = blob_pinned
+    server.faults[pinned.file] = "other-bytes"
+    assert run_cli("--base-url", server.url, "--models-dir", str(models)) == 1
+    out = capsys.readouterr().out
+    assert f"expected git blob {pinned.git_blob}" in out and "Nothing was changed" in out
+    assert listing(models) == {MANIFEST_NAME}
+
+
+def test_blob_pinned_truncated_file_is_refused(server: Server, blob_pinned, capsys) -> None:
+    models, pinned, data = blob_pinned
+    server.faults[pinned.file] = "truncated"  # the connection closes after half of the file
+    assert run_cli("--base-url", server.url, "--models-dir", str(models)) == 1
+    assert f"truncated: {len(data) // 2} of {len(data)} bytes" in capsys.readouterr().out
+    assert listing(models) == {MANIFEST_NAME}
+    # A file that is complete as sent but is only a part of the pinned one: its blob id differs.
+    (models.parent / "served" / pinned.file).write_bytes(data[: len(data) // 2])
+    server.faults.clear()
+    assert run_cli("--base-url", server.url, "--models-dir", str(models)) == 1
+    assert f"expected git blob {pinned.git_blob}" in capsys.readouterr().out
+    assert listing(models) == {MANIFEST_NAME}

@@ -28,10 +28,23 @@ def truth_rows(shared_data) -> dict[str, np.ndarray]:
             zip(("image1.png", "image2.jpeg"), rows, strict=True)}  # fmt: skip
 
 
-@pytest.mark.parametrize("model", ["lightning", "thunder"])
+INT8_IMAGE2 = pytest.mark.xfail(
+    strict=True,
+    reason="the official int8 Lightning puts image2's right knee 22.1 px off (limit 21; float16 "
+    "18.4 px): quantisation costs a few pixels on this image",
+)
+
+
+@pytest.mark.parametrize(
+    ("model", "precision"),
+    [("lightning", "float16"), ("lightning", "int8"), ("thunder", "float16")],
+)
 @pytest.mark.parametrize("image", ["image1.png", "image2.jpeg"])
-def test_pose_command_matches_image_truth(shared_data, capsys, model, image):
-    assert main(["pose", str(shared_data / "images" / image), "--json", "--model", model]) == 0
+def test_pose_command_matches_image_truth(shared_data, capsys, model, precision, image, request):
+    if (model, precision, image) == ("lightning", "int8", "image2.jpeg"):
+        request.applymarker(INT8_IMAGE2)
+    path = str(shared_data / "images" / image)
+    assert main(["pose", path, "--json", "--model", model, "--precision", precision]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1
     points = json.loads(lines[0])["keypoints"]
@@ -39,7 +52,7 @@ def test_pose_command_matches_image_truth(shared_data, capsys, model, image):
     error = np.abs(found - truth_rows(shared_data)[image]).max(axis=1)
     worst = int(error.argmax())
     print(
-        f"{model} {image}: worst {error.max():.1f} px ({KEYPOINT_NAMES[worst]}), "
+        f"{model} {precision} {image}: worst {error.max():.1f} px ({KEYPOINT_NAMES[worst]}), "
         f"mean {error.mean():.1f} px"
     )
     assert error.max() <= IMAGE_TOLERANCE_PX, f"{KEYPOINT_NAMES[worst]} off by {error.max():.1f} px"
@@ -48,7 +61,7 @@ def test_pose_command_matches_image_truth(shared_data, capsys, model, image):
 def test_pipeline_tracks_the_tfjs_reference(shared_data):
     with open(shared_data / "tracks" / "pose_1.json") as f:
         reference = json.load(f)
-    pipeline = PosePipeline.create("lightning", "cpu")
+    pipeline = PosePipeline.create("lightning", "cpu", precision="float16")
     errors = []
     frames = list(iter_video(shared_data / "tracks" / "pose_1.mp4"))
     assert len(frames) == len(reference) == 120

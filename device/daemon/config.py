@@ -92,7 +92,22 @@ class ModelSettings(_Section):
         "lightning", description="MoveNet Lightning (fast) or Thunder (more accurate, slower)."
     )
     accelerator: Literal["auto", "cpu", "edgetpu"] = Field(
-        "auto", description="auto uses the Coral Edge TPU when present, else the CPU."
+        "auto",
+        description="auto uses the Coral Edge TPU when its probe passes (it runs in a child "
+        "process, so a broken libedgetpu cannot crash the appliance), else the CPU; edgetpu "
+        "insists on it (the pipeline stops with the reason otherwise).",
+    )
+    precision: Literal["auto", "int8", "float16"] = Field(
+        "auto",
+        description="Which CPU build runs: auto takes the official int8 build when present "
+        "(about twice as fast on a Pi, and as accurate), else float16. The Edge TPU runs int8 "
+        "only, so float16 keeps the pose on the CPU.",
+    )
+    edgetpu_library: str = Field(
+        "libedgetpu.so.1",
+        min_length=1,
+        max_length=1000,
+        description="The Edge TPU runtime: a library name the loader finds, or its full path.",
     )
     threads: int = Field(2, ge=1, le=8, description="CPU threads for the model.")
 

