@@ -250,6 +250,8 @@ def login():
             else json_error(403, "set a password first (first-run setup at /setup)", "password")
         )
     if request.method == "GET":
+        if logged_in():
+            return redirect(url_for("pages.index"))
         return render_template("pages/login.html", csrf_token=csrf_token())
     throttle: Throttle = current_app.extensions["throttle"]
     client = request.remote_addr or "?"
@@ -267,13 +269,14 @@ def login():
     return _logged_in_answer()
 
 
-@bp.post("/logout")
 @bp.post("/api/logout")
+@bp.post("/logout")  # registered first: url_for("auth.logout") builds it for the page forms
 def logout():
     session.clear()
     if request.is_json:
         return {"logged_in": False}
-    return redirect(url_for("auth.login"))
+    # _method: during this POST, url_for would pick the POST-only /api/login rule.
+    return redirect(url_for("auth.login", _method="GET"), 303)
 
 
 @bp.post("/api/password")

@@ -70,6 +70,38 @@ def settings() -> str | Response:
     return _page("pages/settings.html", "pages.settings", settings_schema=settings_schema())
 
 
+THEME_COLOUR = "#0b5cad"  # the icon's blue
+BACKGROUND = "#101418"  # the live screen's dark background, shown while the app opens
+
+
+@bp.get("/manifest.webmanifest")
+def manifest() -> Response:
+    """The web app manifest: "Add to Home Screen" opens the live page full screen, like an app.
+    Served without a login (browsers fetch it without cookies)."""
+    body = {
+        "name": "RepCounter",
+        "short_name": "RepCounter",
+        "description": "Counts your squats and push-ups and tells you how to fix your form.",
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "any",
+        "background_color": BACKGROUND,
+        "theme_color": THEME_COLOUR,
+        "icons": [
+            _icon("icon-192", 192, "any"),
+            _icon("icon-512", 512, "any"),
+            _icon("maskable-512", 512, "maskable"),
+        ],
+    }
+    return Response(json.dumps(body), mimetype="application/manifest+json")
+
+
+def _icon(name: str, size: int, purpose: str) -> dict:
+    src = url_for("static", filename=f"icons/{name}.png")
+    return {"src": src, "sizes": f"{size}x{size}", "type": "image/png", "purpose": purpose}
+
+
 def settings_schema() -> Markup:
     """The settings' JSON schema for the page, fields in the order the models declare them
     (the API's JSON answers sort their keys), escaped for a <script type="application/json">."""
