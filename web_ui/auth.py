@@ -147,12 +147,12 @@ def _log_in() -> None:
     session["csrf"] = secrets.token_urlsafe(32)
 
 
-def _logged_in_answer() -> Response | dict:
-    """Log this client in; the API gets the new CSRF token, a browser goes to the live page."""
+def _logged_in_answer(page: str = "pages.index") -> Response | dict:
+    """Log this client in; the API gets the new CSRF token, a browser goes to `page`."""
     _log_in()
     if request.is_json:
         return {"logged_in": True, "csrf_token": session["csrf"]}
-    return redirect(url_for("pages.index"))
+    return redirect(url_for(page), 303)
 
 
 def check_request() -> object | None:
@@ -236,7 +236,7 @@ def setup():
     if not request.is_json and request.form.get("confirm") != password:
         return _refusal("pages/setup.html", 400, "the passwords differ.", "confirm")
     credentials.set_password(password)
-    return _logged_in_answer()
+    return _logged_in_answer("pages.placement")  # first run: where to put the camera
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -43,18 +43,28 @@ def _page(template: str, active: str, **context: object) -> str | Response:
     )
 
 
+def _pose_context() -> dict:
+    """What the skeleton overlay needs: keypoint names, bones and the score thresholds."""
+    rules = current_app.extensions["daemon"].settings.exercise
+    return {
+        "keypoint_names": json.dumps(KEYPOINT_NAMES),
+        "skeleton_edges": json.dumps(SKELETON_EDGES),
+        "min_keypoint_score": rules.min_keypoint_score,
+        "min_pose_score": rules.min_pose_score,
+    }
+
+
 @bp.get("/")
 def index() -> str | Response:
     """The live page: preview, skeleton, rep counter, cues, timer, tempo and health."""
-    daemon = current_app.extensions["daemon"]
-    return _page(
-        "pages/live.html",
-        "pages.index",
-        keypoint_names=json.dumps(KEYPOINT_NAMES),
-        skeleton_edges=json.dumps(SKELETON_EDGES),
-        min_keypoint_score=daemon.settings.exercise.min_keypoint_score,
-        min_pose_score=daemon.settings.exercise.min_pose_score,
-    )
+    return _page("pages/live.html", "pages.index", **_pose_context())
+
+
+@bp.get("/placement")
+def placement() -> str | Response:
+    """First run (and Settings → Camera): the preview with a live check that the whole body
+    is in view, until the person is framed. It can be skipped."""
+    return _page("pages/placement.html", None, **_pose_context())
 
 
 @bp.get("/history")

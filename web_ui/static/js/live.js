@@ -5,6 +5,7 @@
 
 import { api, setText } from "./api.js";
 import { beep, countWord, loadPrefs, ready, savePrefs, say, unlock } from "./audio.js";
+import { previewShown, setPreviewShown } from "./display.js";
 import { drawPose } from "./skeleton.js";
 import { keepAwake } from "./wake.js";
 
@@ -22,7 +23,6 @@ const EXERCISES = { squat: "Squats", pushup: "Push-ups" };
 const CUE_SHOW_MS = 6000; // long enough to read from across the room between two reps
 const CUE_REPEAT_MS = 6000; // the same cue is not spoken again within this time
 const STALE_MS = 10000; // health events come every second: silence this long means a dead link
-const PREVIEW_KEY = "repcounter.preview";
 // Warnings shown full screen (the others are banners); camera only when no frame can come.
 const OVERLAY_CAMERA_STATES = new Set(["missing", "ended"]);
 
@@ -389,8 +389,6 @@ function setConnection(state, text) {
   setText(chip, text);
 }
 
-const previewShown = () => localStorage.getItem(PREVIEW_KEY) !== "off";
-
 function startPreview() {
   if (source && previewShown()) image.src = `${image.dataset.src}?t=${Date.now()}`;
 }
@@ -497,7 +495,7 @@ function renderPreview() {
 }
 
 function togglePreview() {
-  localStorage.setItem(PREVIEW_KEY, previewShown() ? "off" : "on");
+  setPreviewShown(!previewShown());
   renderPreview();
 }
 
