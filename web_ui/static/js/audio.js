@@ -62,9 +62,10 @@ export function countWord(n) {
 }
 
 /** Speak the texts in order, replacing whatever is still being spoken (the caller picks the
-texts by prefs.speak for cues and prefs.count for counts). */
+texts by prefs.speak for cues and prefs.count for counts). Like a beep, only once a tap has
+allowed sound: browsers drop speech before it, and the page then asks for that tap. */
 export function say(prefs, ...texts) {
-  if (!prefs.enabled || !texts.some(Boolean) || !("speechSynthesis" in window)) return;
+  if (!ready() || !prefs.enabled || !texts.some(Boolean) || !("speechSynthesis" in window)) return;
   window.speechSynthesis.cancel();
   for (const text of texts.filter(Boolean)) {
     const utterance = new SpeechSynthesisUtterance(text);

@@ -91,7 +91,7 @@ function renderTimer() {
 }
 
 function renderStats(depth, down, up) {
-  setText($("tempo"), down == null ? "–" : `${down.toFixed(1)} / ${up.toFixed(1)} s`);
+  setText($("tempo"), down == null ? "–" : `${down.toFixed(1)}/${up.toFixed(1)}`);
   setText($("depth"), depth == null ? "–" : `${Math.round(depth * 100)}%`);
 }
 
