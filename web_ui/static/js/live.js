@@ -389,7 +389,12 @@ function setConnection(state, text) {
   setText(chip, text);
 }
 
+/** The endless MJPEG answer would hold the page's load event: it starts after it. */
 function startPreview() {
+  if (document.readyState !== "complete") {
+    window.addEventListener("load", startPreview, { once: true });
+    return;
+  }
   if (source && previewShown()) image.src = `${image.dataset.src}?t=${Date.now()}`;
 }
 

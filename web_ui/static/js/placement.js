@@ -94,5 +94,9 @@ image.addEventListener("error", () => {
   preview.classList.remove("has-image");
   setTimeout(() => (image.src = `${image.dataset.src}?t=${Date.now()}`), 2000);
 });
-image.src = `${image.dataset.src}?t=${Date.now()}`;
+// The endless MJPEG answer would hold the page's load event (and a camera with no frames
+// would hold it forever): the preview starts once the page has loaded.
+const startPreview = () => (image.src = `${image.dataset.src}?t=${Date.now()}`);
+if (document.readyState === "complete") startPreview();
+else window.addEventListener("load", startPreview, { once: true });
 render(null);
