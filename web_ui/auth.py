@@ -152,7 +152,7 @@ def _logged_in_answer(page: str = "pages.index") -> Response | dict:
     _log_in()
     if request.is_json:
         return {"logged_in": True, "csrf_token": session["csrf"]}
-    return redirect(url_for(page), 303)
+    return redirect(url_for(page))
 
 
 def check_request() -> object | None:
@@ -276,7 +276,7 @@ def logout():
     if request.is_json:
         return {"logged_in": False}
     # _method: during this POST, url_for would pick the POST-only /api/login rule.
-    return redirect(url_for("auth.login", _method="GET"), 303)
+    return redirect(url_for("auth.login", _method="GET"))
 
 
 @bp.post("/api/password")
