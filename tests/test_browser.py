@@ -253,7 +253,7 @@ def test_pages_redirect_to_login_without_a_session(browser, server: str, phone) 
     for _ in range(2):  # the second try posts the re-rendered form: still no /api/ address
         page.fill("#password", "not the password")
         page.click("button[type=submit]")
-        sync_api.expect(page.locator("[role=alert]")).to_contain_text("Wrong password")
+        sync_api.expect(page.locator("#form-error")).to_contain_text("Wrong password")
         assert page.url == f"{server}/login"
     screenshot(page, "login")
     page.fill("#password", PASSWORD)
