@@ -275,7 +275,8 @@ function onHealth(health) {
   }
   setText($("health-fps"), `${Math.round(health.fps ?? 0)} fps`);
   $("health-fps").dataset.state = camera.state === "ok" ? "ok" : "";
-  setText($("preview-empty").firstElementChild, camera.state === "ok" ? "Waiting for the picture…" : camera.error ?? `Camera ${camera.state ?? "–"}`);
+  const cameraWarning = (health.warnings ?? []).find((w) => w.kind === "camera");
+  setText($("preview-empty").firstElementChild, camera.state === "ok" ? "Waiting for the picture…" : cameraWarning?.message ?? `Camera ${camera.state ?? "–"}`);
   renderBanners(bannerWarnings(health));
   renderOverlay();
 }
