@@ -771,7 +771,7 @@ def test_live_page_reconnects_by_itself(phone, daemon: Serve) -> None:
     screenshot(page, "live-disconnected", publish=True)
     daemon.start()
     sync_api.expect(conn).to_have_text("Live", timeout=30_000)
-    sync_api.expect(overlay).not_to_have_attribute("data-kind", "unreachable")
+    sync_api.expect(page.locator("#overlay[data-kind=unreachable]")).to_be_hidden()
     sync_api.expect(page.locator("#health-fps")).to_have_text(re.compile(r"^\d+ fps$"))
     page.close()
 
@@ -934,7 +934,9 @@ def test_sound_asks_for_a_tap_then_beeps_and_speaks_counts_and_cues(loop_phone) 
     prompt.click()
     sync_api.expect(prompt).to_be_hidden()
     deadline = time.monotonic() + 60
-    numbers = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"}
+    words = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
+    numbers = set(words.split()) | {"fifteen", "sixteen", "seventeen", "eighteen", "nineteen"}
+    numbers |= {"twenty"} | {str(n) for n in range(21, 1000)}  # the set runs on while it loops
     while time.monotonic() < deadline:
         log = page.evaluate("window.audioLog")
         said = set(log["spoken"])
