@@ -359,7 +359,7 @@ def test_live_page_counts_the_clip_with_skeleton_and_cues(phone, server: str, cl
     sync_api.expect(box).to_have_class(re.compile(r"\bended\b"))
     sync_api.expect(live.locator("#exercise")).to_have_text("Squats")
     assert reps <= int(count.inner_text()) <= reps_max
-    sync_api.expect(live.locator("#last-cues")).to_contain_text("Cues: go deeper")
+    sync_api.expect(live.locator("#cue-idle")).to_contain_text("Last set's cues: go deeper")
     sync_api.expect(live.locator("#depth")).to_have_text(re.compile(r"^\d+%$"))
     sync_api.expect(live.locator("#tempo")).to_have_text(re.compile(r"^\d\.\d/\d\.\d$"))
     screenshot(live, "live-last-set", publish=True)

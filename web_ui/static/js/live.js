@@ -66,10 +66,12 @@ function renderCount() {
   setText($("rep-count-label"), `${reps === 1 ? "rep" : "reps"}${partial}${ago}`);
   const exercise = live.set?.exercise ?? (ended ? live.lastSet.exercise : live.exercise);
   setText($("exercise"), exerciseName(exercise) ?? "Ready");
-  $("last-cues").hidden = !ended;
-  if (ended) setText($("last-cues"), live.lastSet.cues);
-  // Before the first rep, the cue slot says how to start.
-  setText($("cue-idle"), shown ? "Form cues appear here" : "Stand where the camera sees your whole body, then start: squats or push-ups are recognised by themselves.");
+  // The cue slot: the last set's cues after it, how to start before the first rep.
+  let idle = "Form cues appear here";
+  if (ended) idle = live.lastSet.cues || "Last set";
+  else if (!shown) idle = "Stand where the camera sees your whole body, then start: squats or push-ups are recognised by themselves.";
+  setText($("cue-idle"), idle);
+  $("cue-idle").classList.toggle("summary", ended);
 }
 
 function timeAgo(seconds) {
@@ -114,7 +116,7 @@ async function showLastSet(setId) {
       partial_reps: set.partial_reps,
       endedAt: reps.at(-1)?.ended_at ?? set.ended_at,
       duration: reps.length ? reps.at(-1).ended_at - reps[0].started_at : null,
-      cues: cues.length ? `Cues: ${cues.join(", ")}` : "No form cues: well done.",
+      cues: cues.length ? `Last set's cues: ${cues.join(", ")}` : "Last set: no form cues, well done.",
     };
     renderStats(mean(counted.map((r) => r.depth)), mean(counted.map((r) => r.down_s)), mean(counted.map((r) => r.up_s)));
     renderCount();
