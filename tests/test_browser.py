@@ -618,6 +618,26 @@ def test_pages_are_labelled_readable_and_keyboard_usable(phone, path: str, title
     page.close()
 
 
+def test_dark_theme_follows_the_phone_and_keeps_contrast(browser, server: str, phone) -> None:
+    """The live page is always dark; the others follow the phone's setting, readable in both."""
+    page = phone.new_page()  # this phone is set to light
+    for path, dark in (("/", True), ("/history", False), ("/settings", False)):
+        page.goto(path)
+        assert page.evaluate("document.documentElement.classList.contains('dark')") is dark
+    page.close()
+    night = browser.new_context(
+        viewport=PHONE, base_url=server, color_scheme="dark", storage_state=phone.storage_state()
+    )
+    page = night.new_page()
+    for path in ("/history", "/settings"):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("document.documentElement.classList.contains('dark')"), path
+        assert page.evaluate(CONTRAST_JS) == [], f"text below WCAG AA contrast on {path}"
+    screenshot(page, "settings-dark")
+    night.close()
+
+
 def test_live_page_announces_count_and_cues(phone) -> None:
     page = phone.new_page()
     page.goto("/")
