@@ -267,7 +267,14 @@ function onHealth(health) {
   const backend = health.backend;
   const backendChip = $("health-backend");
   if (backend) {
-    setText(backendChip, `${backend.accelerator === "edgetpu" ? "Edge TPU" : "CPU"} · ${backend.model}`);
+    const text = `${backend.accelerator === "edgetpu" ? "Edge TPU" : "CPU"} · ${backend.model}`;
+    if (backendChip.textContent !== text) {
+      // The model's name only where there is room (a phone in portrait keeps the chips on one row).
+      const model = document.createElement("span");
+      model.className = "wide-only";
+      model.textContent = ` · ${backend.model}`;
+      backendChip.replaceChildren(text.split(" · ")[0], model);
+    }
     backendChip.dataset.state = "ok";
     backendChip.title = `${backend.runtime}, ${backend.model_file}, ${backend.threads} threads`;
   } else {
