@@ -384,6 +384,39 @@ def test_live_page_shows_nothing_before_the_state_and_says_when_a_script_fails(p
     page.close()
 
 
+def sse_body(*events: tuple[str, dict]) -> str:
+    return "".join(f"event: {kind}\ndata: {json.dumps(data)}\n\n" for kind, data in events)
+
+
+def test_live_page_renders_every_health_warning(phone) -> None:
+    """Storage fails: full screen, with what to do; any other kind, known or not: a banner."""
+    warnings = [
+        {"kind": "storage", "message": "History cannot be saved: the disk is full.",
+         "fix": "Free space on the SD card, then restart the service."},
+        {"kind": "fps", "message": "Counting runs at 4 frames per second.",
+         "fix": "Use the Lightning model or the Coral."},
+        {"kind": "something_new", "message": "A warning this page has never seen.",
+         "fix": "It is shown all the same."},
+    ]  # fmt: skip
+    health = {"camera": {"state": "ok"}, "pipeline": "running", "fps": 4.0, "warnings": warnings}
+    body = sse_body(("state", {"phase": "idle", "set": None}), ("health", health))
+    page = phone.new_page()
+    page.route(
+        "**/api/events*",
+        lambda route: route.fulfill(status=200, content_type="text/event-stream", body=body),
+    )
+    page.goto("/")
+    overlay = page.locator("#overlay")
+    sync_api.expect(overlay).to_have_attribute("data-kind", "storage")
+    sync_api.expect(overlay).to_contain_text("the disk is full")
+    sync_api.expect(overlay).to_contain_text("Free space on the SD card")
+    banners = page.locator("#banners .banner")
+    sync_api.expect(banners).to_have_count(2)
+    sync_api.expect(banners.nth(0)).to_contain_text("4 frames per second")
+    sync_api.expect(banners.nth(1)).to_contain_text("It is shown all the same.")
+    page.close()
+
+
 def test_history_lists_the_set(phone, clip) -> None:
     _path, reps, reps_max = clip
     page = phone.new_page()
