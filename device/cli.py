@@ -10,6 +10,7 @@ from device.errors import RepCounterError
 from device.exercise import commands as exercise_commands
 from device.models import cli as models_cli
 from device.pose import commands as pose_commands
+from web_ui import password_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     service.register(commands)
     bench_serve.register(commands)
     doctor.register(commands)
+    password_cli.register(commands)
     return parser
 
 

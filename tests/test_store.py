@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import sqlite3
+from datetime import datetime
 
 import pytest
 
@@ -67,6 +68,12 @@ def test_export_csv_and_json(tmp_path):
     rows = list(csv.DictReader(io.StringIO(store.export_csv())))
     assert [r["complete"] for r in rows] == ["1", "0"]
     assert rows[0]["cues"] == "go_deeper"
+    # Local ISO 8601 beside the epoch seconds: the same instant.
+    for row in rows:
+        for end in ("started", "ended"):
+            local = datetime.fromisoformat(row[f"{end}_local"])
+            assert local.utcoffset() is not None
+            assert local.timestamp() == pytest.approx(float(row[f"{end}_at"]), abs=0.001)
     data = json.loads(store.export_json())
     assert data["schema"] == len(MIGRATIONS) and len(data["reps"]) == 2
 

@@ -57,7 +57,9 @@ def create_app(daemon, auth_path: Path) -> Flask:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault(
             "Content-Security-Policy",
-            "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+            # media-src data:: the silent looping video that keeps the screen awake (NoSleep.js)
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; media-src 'self' data:; "
+            "frame-ancestors 'none'",
         )
         return response
 

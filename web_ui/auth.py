@@ -108,12 +108,12 @@ def _log_in() -> None:
     g.logged_in = True
 
 
-def _logged_in_answer() -> Response | dict:
-    """Log this client in; the API gets the new CSRF token, a browser goes to the live page."""
+def _logged_in_answer(page: str = "pages.index") -> Response | dict:
+    """Log this client in; the API gets the new CSRF token, a browser goes to `page`."""
     _log_in()
     if request.is_json:
         return {"logged_in": True, "csrf_token": session["csrf"]}
-    return redirect(url_for("pages.index"))
+    return redirect(url_for(page))
 
 
 def check_request() -> object | None:
@@ -240,7 +240,7 @@ def setup():
         return _not_saved(exc, "the password")
     finally:
         credentials.end_setup()
-    return _logged_in_answer()
+    return _logged_in_answer("pages.placement")  # first run: where to put the camera
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -254,6 +254,8 @@ def login():
             else json_error(403, "set a password first (first-run setup at /setup)", "password")
         )
     if request.method == "GET":
+        if logged_in():
+            return redirect(url_for("pages.index"))
         return render_template("pages/login.html", csrf_token=csrf_token())
     password = _password_field(page="pages/login.html")
     correct = _checked("pages/login.html", "password", credentials.check, password)
@@ -264,8 +266,8 @@ def login():
     return _logged_in_answer()
 
 
-@bp.post("/logout")
 @bp.post("/api/logout")
+@bp.post("/logout")  # registered first: url_for("auth.logout") builds it for the page forms
 def logout():
     """Revoke this login, or with ?everywhere=1 (or an `everywhere` form field) every login."""
     everywhere = (request.args.get("everywhere") or request.form.get("everywhere")) in ("1", "on")
@@ -281,7 +283,8 @@ def logout():
     session.clear()
     if request.is_json or request.path.startswith("/api/"):
         return {"logged_in": False}
-    return redirect(url_for("auth.login"))
+    # _method: during this POST, url_for would pick the POST-only /api/login rule.
+    return redirect(url_for("auth.login", _method="GET"))
 
 
 @bp.post("/api/password")

@@ -43,18 +43,28 @@ def _page(template: str, active: str, **context: object) -> str | Response:
     )
 
 
+def _pose_context() -> dict:
+    """What the skeleton overlay needs: keypoint names, bones and the score thresholds."""
+    rules = current_app.extensions["daemon"].settings.exercise
+    return {
+        "keypoint_names": json.dumps(KEYPOINT_NAMES),
+        "skeleton_edges": json.dumps(SKELETON_EDGES),
+        "min_keypoint_score": rules.min_keypoint_score,
+        "min_pose_score": rules.min_pose_score,
+    }
+
+
 @bp.get("/")
 def index() -> str | Response:
     """The live page: preview, skeleton, rep counter, cues, timer, tempo and health."""
-    daemon = current_app.extensions["daemon"]
-    return _page(
-        "pages/live.html",
-        "pages.index",
-        keypoint_names=json.dumps(KEYPOINT_NAMES),
-        skeleton_edges=json.dumps(SKELETON_EDGES),
-        min_keypoint_score=daemon.settings.exercise.min_keypoint_score,
-        min_pose_score=daemon.settings.exercise.min_pose_score,
-    )
+    return _page("pages/live.html", "pages.index", **_pose_context())
+
+
+@bp.get("/placement")
+def placement() -> str | Response:
+    """First run (and Settings → Camera): the preview with a live check that the whole body
+    is in view, until the person is framed. It can be skipped."""
+    return _page("pages/placement.html", None, **_pose_context())
 
 
 @bp.get("/history")
@@ -68,6 +78,38 @@ def settings() -> str | Response:
     """Every daemon setting with its documentation (from the settings schema), camera test,
     running model, and this phone's audio choices."""
     return _page("pages/settings.html", "pages.settings", settings_schema=settings_schema())
+
+
+THEME_COLOUR = "#0b5cad"  # the icon's blue
+BACKGROUND = "#101418"  # the live screen's dark background, shown while the app opens
+
+
+@bp.get("/manifest.webmanifest")
+def manifest() -> Response:
+    """The web app manifest: "Add to Home Screen" opens the live page full screen, like an app.
+    Served without a login (browsers fetch it without cookies)."""
+    body = {
+        "name": "RepCounter",
+        "short_name": "RepCounter",
+        "description": "Counts your squats and push-ups and tells you how to fix your form.",
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "any",
+        "background_color": BACKGROUND,
+        "theme_color": THEME_COLOUR,
+        "icons": [
+            _icon("icon-192", 192, "any"),
+            _icon("icon-512", 512, "any"),
+            _icon("maskable-512", 512, "maskable"),
+        ],
+    }
+    return Response(json.dumps(body), mimetype="application/manifest+json")
+
+
+def _icon(name: str, size: int, purpose: str) -> dict:
+    src = url_for("static", filename=f"icons/{name}.png")
+    return {"src": src, "sizes": f"{size}x{size}", "type": "image/png", "purpose": purpose}
 
 
 def settings_schema() -> Markup:

@@ -7,6 +7,7 @@ response's close hook, which the server calls even when the client left before t
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -78,10 +79,14 @@ def sse_response(daemon) -> Response:
 
     def body() -> Iterator[bytes]:
         yield b"retry: 2000\n\n"
-        for kind in ("state", "health"):
-            latest = daemon.bus.latest(kind)
-            if latest is not None and (kinds is None or kind in kinds):
-                yield latest.sse()
+        if kinds is None or "state" in kinds:
+            # The state as /api/state says it now: the last published state event may still
+            # hold a set that has ended since.
+            state = json.dumps(daemon.state(), separators=(",", ":"))
+            yield f"event: state\ndata: {state}\n\n".encode()
+        latest = daemon.bus.latest("health")
+        if latest is not None and (kinds is None or "health" in kinds):
+            yield latest.sse()
         while True:
             event = subscription.get(KEEPALIVE_S)
             if event is not None:

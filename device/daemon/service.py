@@ -435,8 +435,8 @@ class Daemon:
         backend = getattr(self.pose, "backend", None)
         usage = shutil.disk_usage(self.data_dir)
         db = self.data_dir / "history.sqlite3"
-        ok = pipeline is not None and status["camera"]["state"] in ("ok", "ended")
-        warnings = self._safe_mode_warnings()
+        warnings = camera_warnings(status["camera"]) + self._safe_mode_warnings()
+        ok = pipeline is not None
         if self.accelerator_warning:
             warnings.append(self.accelerator_warning)
         fallback = getattr(backend, "fallback", None)
@@ -488,6 +488,34 @@ class Daemon:
                 "and restart the service.",
             })  # fmt: skip
         return warnings
+
+
+CAMERA_WARNINGS = {
+    "missing": (
+        "No camera found.",
+        "Plug in the Pi camera or a USB webcam: counting starts by itself. Or choose another "
+        "camera or a stream in Settings → Camera.",
+    ),
+    "reconnecting": (
+        "The camera stopped sending pictures: reconnecting.",
+        "Check the camera's cable or the stream's address; counting resumes by itself.",
+    ),
+    "ended": (
+        "The video has ended.",
+        "Choose a camera or another video in Settings → Camera to count again.",
+    ),
+}
+
+
+def camera_warnings(camera: dict) -> list[dict]:
+    """The health warning for a camera that gives no frames, with what to do (or none)."""
+    found = CAMERA_WARNINGS.get(camera.get("state", ""))
+    if found is None:
+        return []
+    message, fix = found
+    if camera.get("error") and camera["state"] != "ended":
+        message = f"{message} ({camera['error']})"
+    return [{"kind": "camera", "message": message, "fix": fix}]
 
 
 def _version() -> str:

@@ -15,6 +15,7 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +56,14 @@ MIGRATIONS: tuple[str, ...] = (
 
 EXPORT_COLUMNS = (
     "session_id", "set_id", "rep_id", "exercise", "complete", "started_at", "ended_at",
-    "depth", "down_s", "up_s", "cues",
+    "started_local", "ended_local", "depth", "down_s", "up_s", "cues",
 )  # fmt: skip
+
+
+def local_iso(t: float) -> str:
+    """Unix seconds as ISO 8601 in the device's local time with its UTC offset, for exports
+    read by people and spreadsheets ("2026-05-01T18:04:05.250+02:00")."""
+    return datetime.fromtimestamp(t).astimezone().isoformat(timespec="milliseconds")
 
 
 class StoreError(RepCounterError):
@@ -272,6 +279,8 @@ class Store:
         for row in rows:
             row["complete"] = bool(row["complete"])
             row["cues"] = json.loads(row["cues"])
+            row["started_local"] = local_iso(row["started_at"])
+            row["ended_local"] = local_iso(row["ended_at"])
         return rows
 
     def export_json(self) -> str:

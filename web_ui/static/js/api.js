@@ -1,4 +1,5 @@
-// The JSON API from the pages: CSRF header on writes, a redirect to the login page on 401.
+// The JSON API from the pages: CSRF header on writes, a redirect to the login page when the
+// session has ended.
 
 const csrfToken = () => document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 
@@ -28,8 +29,10 @@ export async function api(path, { method = "GET", body } = {}) {
   } catch {
     data = null;
   }
-  if (response.status === 401 || (response.status === 403 && data?.field === "password")) {
-    window.location.assign("/login");
+  // The session ended (or no password is set yet): to the login page. A wrong password in a
+  // form (field "current") is the form's error, not a lost session.
+  if ((response.status === 401 || response.status === 403) && data?.field === "password") {
+    window.location.assign(response.status === 403 ? "/setup" : "/login");
   }
   if (!response.ok) throw new ApiError(response.status, data);
   return data;

@@ -1,8 +1,11 @@
-// Sound on the phone: a short WebAudio beep per rep and spoken cues (Web Speech API).
-// The choices live in this browser's localStorage; browsers allow sound only after a tap.
+// Sound on the phone: a short WebAudio beep per rep, the count and the cues spoken (Web Speech
+// API). The choices live in this browser's localStorage; browsers allow sound only after a tap,
+// so `ready()` says whether sound can play now.
 
 const KEY = "repcounter.audio";
-const DEFAULTS = { enabled: false, beep: true, speak: true, volume: 0.8 };
+const DEFAULTS = { enabled: false, beep: true, speak: true, count: true, volume: 0.8 };
+const NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+  "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"];
 
 let context = null;
 
@@ -18,17 +21,28 @@ export function savePrefs(prefs) {
   localStorage.setItem(KEY, JSON.stringify(prefs));
 }
 
-/** Create or resume the audio context; call from a tap or key press. */
-export function unlock() {
+/** Create or resume the audio context; from a tap or key press it starts for sure. */
+export async function unlock() {
   const Context = window.AudioContext ?? window.webkitAudioContext;
   if (!Context) return;
   context ??= new Context();
-  if (context.state === "suspended") context.resume();
+  if (context.state === "suspended") {
+    try {
+      await context.resume();
+    } catch {
+      // still suspended: ready() stays false and the page asks for a tap
+    }
+  }
+}
+
+/** True when a beep would be heard now (the audio context runs). */
+export function ready() {
+  return context?.state === "running";
 }
 
 /** A short sine beep: high for a complete rep, low for a partial one. */
 export function beep(prefs, { frequency = 880, seconds = 0.12 } = {}) {
-  if (!context || !prefs.enabled || !prefs.beep) return;
+  if (!ready() || !prefs.enabled || !prefs.beep) return;
   const start = context.currentTime;
   const oscillator = context.createOscillator();
   const gain = context.createGain();
@@ -42,12 +56,21 @@ export function beep(prefs, { frequency = 880, seconds = 0.12 } = {}) {
   oscillator.stop(start + seconds + 0.02);
 }
 
-/** Speak a cue, replacing one still being spoken. */
-export function say(prefs, text) {
-  if (!prefs.enabled || !prefs.speak || !("speechSynthesis" in window)) return;
-  const utterance = new SpeechSynthesisUtterance(text);
-  utterance.volume = prefs.volume;
-  utterance.rate = 1.05;
+/** A rep count as a word for the speech engine ("seven"); digits past twenty. */
+export function countWord(n) {
+  return NUMBER_WORDS[n] ?? String(n);
+}
+
+/** Speak the texts in order, replacing whatever is still being spoken (the caller picks the
+texts by prefs.speak for cues and prefs.count for counts). Like a beep, only once a tap has
+allowed sound: browsers drop speech before it, and the page then asks for that tap. */
+export function say(prefs, ...texts) {
+  if (!ready() || !prefs.enabled || !texts.some(Boolean) || !("speechSynthesis" in window)) return;
   window.speechSynthesis.cancel();
-  window.speechSynthesis.speak(utterance);
+  for (const text of texts.filter(Boolean)) {
+    const utterance = new SpeechSynthesisUtterance(text);
+    utterance.volume = prefs.volume;
+    utterance.rate = 1.05;
+    window.speechSynthesis.speak(utterance);
+  }
 }

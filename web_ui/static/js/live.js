@@ -1,9 +1,13 @@
 // The live page: MJPEG preview, skeleton from pose events, rep counter, cues, timer, tempo,
-// health, sound. Reconnects by itself when the connection drops or the phone wakes up.
+// health, sound, last-set summary, full-screen warnings. Shows exactly what the device says:
+// nothing before the first state arrives, an overlay when the device cannot be reached.
+// Reconnects by itself when the connection drops or the phone wakes up.
 
 import { api, setText } from "./api.js";
-import { beep, loadPrefs, savePrefs, say, unlock } from "./audio.js";
+import { beep, countWord, loadPrefs, ready, savePrefs, say, unlock } from "./audio.js";
+import { previewShown, setPreviewShown } from "./display.js";
 import { drawPose } from "./skeleton.js";
+import { keepAwake } from "./wake.js";
 
 const $ = (id) => document.getElementById(id);
 const preview = $("preview");
@@ -16,23 +20,26 @@ const overlay = {
   minPoseScore: Number(preview.dataset.minPoseScore),
 };
 const EXERCISES = { squat: "Squats", pushup: "Push-ups" };
-const PHASES = { idle: "Ready", top: "Top", down: "Down", up: "Up" };
-const CUE_SHOW_MS = 5000;
+const CUE_SHOW_MS = 6000; // long enough to read from across the room between two reps
 const CUE_REPEAT_MS = 6000; // the same cue is not spoken again within this time
 const STALE_MS = 10000; // health events come every second: silence this long means a dead link
+// Warnings shown full screen (the others are banners); camera only when no frame can come.
+const OVERLAY_CAMERA_STATES = new Set(["missing", "ended"]);
 
 const live = {
+  loaded: false, // the first state has arrived
   set: null, // the open set {set_id, exercise, reps, partial_reps}
-  lastSet: null, // the set that ended last, shown until the next rep
+  lastSet: null, // summary of the set that ended last, shown until the next set starts
   setStart: null, // pose-clock time of the open set's first rep
   setStartFor: null,
-  frozenElapsed: null,
   joined: null, // {elapsed, at}: a set joined part-way, until a pose gives the pose clock
   poseT: null,
   pose: null,
   exercise: null,
   placement: null,
-  cameraOk: false,
+  health: null,
+  unreachable: false,
+  dismissed: null, // the overlay the person closed ("show the count"), until it changes
 };
 let prefs = loadPrefs();
 
@@ -43,45 +50,107 @@ function formatDuration(seconds) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
+const exerciseName = (exercise) => (exercise ? EXERCISES[exercise] ?? exercise : null);
+
 function renderCount() {
+  const box = $("rep-count-box");
+  box.classList.toggle("waiting", !live.loaded);
+  if (!live.loaded) return;
   const shown = live.set ?? live.lastSet;
+  const ended = !live.set && Boolean(live.lastSet);
+  box.classList.toggle("ended", ended);
   const reps = shown?.reps ?? 0;
   setText($("rep-count"), String(reps));
-  setText($("rep-count-label"), live.set || !live.lastSet ? (reps === 1 ? "rep" : "reps") : "reps last set");
-  $("rep-count-box").classList.toggle("ended", !live.set && !!live.lastSet);
-  setText($("partial"), `${shown?.partial_reps ?? 0} partial`);
-  const exercise = live.exercise ?? shown?.exercise;
-  setText($("exercise"), exercise ? EXERCISES[exercise] ?? exercise : "No exercise yet");
-  // Before the first rep, say how to start (not while the camera is missing: its overlay says).
-  $("hint").hidden = Boolean(shown) || !live.cameraOk;
+  const partial = shown?.partial_reps ? ` · ${shown.partial_reps} partial` : "";
+  const ago = ended && live.lastSet.endedAt ? ` · ${timeAgo(live.lastSet.endedAt)}` : "";
+  setText($("rep-count-label"), `${reps === 1 ? "rep" : "reps"}${partial}${ago}`);
+  const exercise = live.set?.exercise ?? (ended ? live.lastSet.exercise : live.exercise);
+  setText($("exercise"), exerciseName(exercise) ?? "Ready");
+  // The cue slot: the last set's cues after it, how to start before the first rep.
+  let idle = "Form cues appear here";
+  if (ended) idle = live.lastSet.cues || "Last set";
+  else if (!shown) idle = "Stand where the camera sees your whole body, then start: squats or push-ups are recognised by themselves.";
+  setText($("cue-idle"), idle);
+  $("cue-idle").classList.toggle("summary", ended);
+}
+
+function timeAgo(seconds) {
+  const minutes = Math.round((Date.now() / 1000 - seconds) / 60);
+  if (minutes < 1) return "just now";
+  if (minutes < 60) return `${minutes} min ago`;
+  return new Date(seconds * 1000).toLocaleString(undefined, { weekday: "short", hour: "2-digit", minute: "2-digit" });
 }
 
 function renderTimer() {
   if (live.set && live.setStart === null && live.joined && live.poseT !== null) {
     live.setStart = live.poseT - live.joined.elapsed - (performance.now() - live.joined.at) / 1000;
   }
-  let elapsed = live.frozenElapsed;
-  if (live.set && live.setStart !== null && live.poseT !== null) {
-    elapsed = live.poseT - live.setStart;
-  }
-  setText($("set-timer"), elapsed === null ? "0:00" : formatDuration(elapsed));
+  let text = "–";
+  if (live.set && live.setStart !== null && live.poseT !== null) text = formatDuration(live.poseT - live.setStart);
+  else if (live.set) text = "0:00";
+  else if (live.lastSet?.duration != null) text = formatDuration(live.lastSet.duration);
+  setText($("set-timer"), text);
 }
 
-function renderRep(rep) {
-  setText($("tempo"), `${rep.down_s.toFixed(1)} / ${rep.up_s.toFixed(1)} s`);
-  setText($("depth"), `${Math.round(rep.depth * 100)}%`);
+function renderStats(depth, down, up) {
+  setText($("tempo"), down == null ? "–" : `${down.toFixed(1)}/${up.toFixed(1)}`);
+  setText($("depth"), depth == null ? "–" : `${Math.round(depth * 100)}%`);
+}
+
+const mean = (values) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : null);
+
+/** The last set's summary from the store: reps, partial reps, mean depth and tempo, cues. */
+async function showLastSet(setId) {
+  try {
+    const { set, reps } = await api(`/api/sets/${setId}`);
+    if (live.set) return; // a new set started meanwhile
+    const complete = reps.filter((rep) => rep.complete);
+    const counted = complete.length ? complete : reps;
+    const cueCounts = new Map();
+    for (const rep of reps) for (const code of rep.cues) cueCounts.set(code, (cueCounts.get(code) ?? 0) + 1);
+    const cues = [...cueCounts].map(([code, n]) => `${CUE_NAMES[code] ?? code.replaceAll("_", " ")}${n > 1 ? ` ×${n}` : ""}`);
+    live.lastSet = {
+      set_id: set.id,
+      exercise: set.exercise,
+      reps: set.reps,
+      partial_reps: set.partial_reps,
+      endedAt: reps.at(-1)?.ended_at ?? set.ended_at,
+      duration: reps.length ? reps.at(-1).ended_at - reps[0].started_at : null,
+      cues: cues.length ? `Last set's cues: ${cues.join(", ")}` : "Last set: no form cues, well done.",
+    };
+    renderStats(mean(counted.map((r) => r.depth)), mean(counted.map((r) => r.down_s)), mean(counted.map((r) => r.up_s)));
+    renderCount();
+    renderTimer();
+  } catch {
+    // the summary stays as the set event gave it
+  }
+}
+
+/** After a reload with no open set: the newest stored set, if any. */
+async function findLastSet() {
+  try {
+    const { sessions } = await api("/api/sessions?limit=1");
+    if (!sessions.length || live.set) return;
+    const { sets } = await api(`/api/sessions/${sessions[0].id}`);
+    if (sets.length && !live.set) await showLastSet(sets.at(-1).id);
+  } catch {
+    // no history to show
+  }
 }
 
 /**
  * A set joined part-way: how long it has run, by the device's own clock (the answer's Date
- * header against the set's start), so a phone with a wrong clock still shows the right time.
+ * header against the set's start), so a phone with a wrong clock still shows the right time;
+ * and the last rep's tempo and depth.
  */
 async function findSetStart(setId) {
   live.setStartFor = setId;
   try {
     const response = await fetch(`/api/sets/${setId}`, { cache: "no-store" });
     if (!response.ok) return;
-    const { set } = await response.json();
+    const { set, reps } = await response.json();
+    const last = reps.at(-1);
+    if (last && live.set?.set_id === setId && $("tempo").textContent === "–") renderStats(last.depth, last.down_s, last.up_s);
     const elapsed = Date.parse(response.headers.get("Date")) / 1000 - set.started_at;
     if (live.set?.set_id === setId && live.setStart === null && Number.isFinite(elapsed)) {
       live.joined = { elapsed: Math.max(0, elapsed), at: performance.now() };
@@ -93,28 +162,40 @@ async function findSetStart(setId) {
 
 // --- cues ---------------------------------------------------------------------------------
 
+// Short names of the cue codes for the last set's summary.
+const CUE_NAMES = {
+  go_deeper: "go deeper", chest_up: "chest up", knees_out: "knees out", stand_up_fully: "stand up fully",
+  go_lower: "go lower", hips_sagging: "hips sagging", hips_piking: "hips too high", lock_out: "lock out",
+};
 const spoken = new Map();
 let cueTimer = null;
 let bannerPersistent = false; // showing the placement cue, which stays while it lasts
 
-function showCue(cue, { persistent = false } = {}) {
+/** The cue's words for speech, if not said within CUE_REPEAT_MS. */
+function cueSpeech(cue) {
+  const now = Date.now();
+  if (!prefs.speak || now - (spoken.get(cue.code) ?? 0) <= CUE_REPEAT_MS) return null;
+  spoken.set(cue.code, now);
+  return cue.message;
+}
+
+/** "Go deeper: hips down to knee height" shows "Go deeper" large and the rest below. */
+function showCue(cue, { persistent = false, speak = true } = {}) {
+  const [head, ...rest] = cue.message.split(": ");
+  setText($("cue-head"), head);
+  setText($("cue-detail"), rest.join(": "));
   const banner = $("cue-banner");
-  setText(banner, cue.message);
   banner.dataset.code = cue.code;
   banner.hidden = false;
   bannerPersistent = persistent;
   clearTimeout(cueTimer);
   if (!persistent) cueTimer = setTimeout(hideCue, CUE_SHOW_MS);
-  const now = Date.now();
-  if (now - (spoken.get(cue.code) ?? 0) > CUE_REPEAT_MS) {
-    spoken.set(cue.code, now);
-    say(prefs, cue.message);
-  }
+  if (speak) say(prefs, cueSpeech(cue));
 }
 
 function hideCue() {
   if (live.placement) {
-    showCue(live.placement, { persistent: true });
+    showCue(live.placement, { persistent: true, speak: false });
     return;
   }
   $("cue-banner").hidden = true;
@@ -124,19 +205,20 @@ function hideCue() {
 // --- events -------------------------------------------------------------------------------
 
 function onState(state) {
+  const first = !live.loaded;
+  live.loaded = true;
   live.exercise = state.exercise ?? null;
-  setText($("phase"), PHASES[state.phase] ?? state.phase ?? "–");
-  if (state.set) {
-    if (live.set?.set_id !== state.set.set_id) {
-      live.setStart = null;
-      live.joined = null;
-      live.frozenElapsed = null;
-    }
-    live.set = state.set;
-    if (live.setStart === null && live.setStartFor !== state.set.set_id) {
-      findSetStart(state.set.set_id);
-    }
+  const open = state.set ?? null;
+  if (open && live.set?.set_id !== open.set_id) {
+    live.setStart = null;
+    live.joined = null;
+    live.lastSet = null;
+    renderStats(null);
+    if (live.setStartFor !== open.set_id) findSetStart(open.set_id);
   }
+  if (!open && live.set) showLastSet(live.set.set_id); // the set ended while we were away
+  live.set = open;
+  if (first && !open) findLastSet();
   const placement = state.placement ?? null;
   if (placement?.code !== live.placement?.code) {
     live.placement = placement;
@@ -144,44 +226,55 @@ function onState(state) {
     else if (bannerPersistent) hideCue();
   }
   renderCount();
+  renderTimer();
+  renderOverlay();
 }
 
 function onRep(rep) {
   if (live.set?.set_id !== rep.set.set_id) {
     live.setStart = rep.t_start;
     live.setStartFor = rep.set.set_id;
-    live.frozenElapsed = null;
   }
   live.set = rep.set;
   live.lastSet = null;
   renderCount();
-  renderRep(rep);
+  renderStats(rep.depth, rep.down_s, rep.up_s);
   beep(prefs, rep.complete ? { frequency: 880 } : { frequency: 440, seconds: 0.2 });
-  if (rep.cues?.length) showCue(rep.cues[0]);
+  const count = prefs.count && rep.complete ? countWord(rep.set.reps) : null;
+  const cue = rep.cues?.[0];
+  if (cue) showCue(cue, { speak: false });
+  say(prefs, count, cue ? cueSpeech(cue) : null);
 }
 
 function onSet(event) {
   if (event.event !== "end") return;
-  if (live.set && live.set.set_id === event.set_id) {
-    live.frozenElapsed = live.setStart !== null && live.poseT !== null ? live.poseT - live.setStart : null;
-  }
-  live.lastSet = event;
+  const duration = live.set?.set_id === event.set_id && live.setStart !== null && live.poseT !== null ? live.poseT - live.setStart : null;
+  live.lastSet = { ...event, duration, cues: "" };
   live.set = null;
   live.setStart = null;
   renderCount();
   renderTimer();
+  showLastSet(event.set_id);
 }
 
 function onHealth(health) {
+  live.health = health;
   const camera = health.camera ?? {};
   const cameraChip = $("health-camera");
   setText(cameraChip, `Camera ${camera.state ?? "–"}`);
-  cameraChip.dataset.state = ["ok", "ended"].includes(camera.state) ? "ok" : "bad";
+  cameraChip.dataset.state = camera.state === "ok" ? "ok" : camera.state === "ended" ? "ended" : "bad";
   cameraChip.title = camera.error ?? camera.source ?? "";
   const backend = health.backend;
   const backendChip = $("health-backend");
   if (backend) {
-    setText(backendChip, `${backend.accelerator === "edgetpu" ? "Edge TPU" : "CPU"} · ${backend.model}`);
+    const text = `${backend.accelerator === "edgetpu" ? "Edge TPU" : "CPU"} · ${backend.model}`;
+    if (backendChip.textContent !== text) {
+      // The model's name only where there is room (a phone in portrait keeps the chips on one row).
+      const model = document.createElement("span");
+      model.className = "wide-only";
+      model.textContent = ` · ${backend.model}`;
+      backendChip.replaceChildren(text.split(" · ")[0], model);
+    }
     backendChip.dataset.state = "ok";
     backendChip.title = `${backend.runtime}, ${backend.model_file}, ${backend.threads} threads`;
   } else {
@@ -190,31 +283,91 @@ function onHealth(health) {
     backendChip.title = health.pipeline ?? "";
   }
   setText($("health-fps"), `${Math.round(health.fps ?? 0)} fps`);
-  renderCamera(camera, health.pipeline);
+  $("health-fps").dataset.state = camera.state === "ok" ? "ok" : "";
+  const cameraWarning = (health.warnings ?? []).find((w) => w.kind === "camera");
+  setText($("preview-empty").firstElementChild, camera.state === "ok" ? "Waiting for the picture…" : cameraWarning?.message ?? `Camera ${camera.state ?? "–"}`);
+  renderBanners(bannerWarnings(health));
+  renderOverlay();
 }
 
-const CAMERA_TITLES = {
-  missing: "No camera found",
-  reconnecting: "Camera lost: reconnecting…",
-  ended: "The video has ended",
-  stopped: "Not counting",
-};
+// --- warnings: full-screen overlay or banner ------------------------------------------------
 
-/** The preview's overlay: what is wrong with the camera and what to do about it. */
-function renderCamera(camera, pipeline) {
-  const stopped = pipeline?.startsWith("stopped") ? pipeline.replace(/^stopped: /, "") : null;
-  const state = stopped ? "stopped" : camera.state ?? "unknown";
-  const problem = state !== "ok" && state !== "unknown";
-  preview.classList.toggle("camera-problem", problem);
-  preview.dataset.camera = state;
-  setText($("preview-empty-title"), CAMERA_TITLES[state] ?? "Waiting for the camera…");
-  let detail = stopped ?? (state === "ended" ? "Choose a camera in Settings to count again." : camera.error ?? "");
-  if (/^no camera found/i.test(detail)) detail = ""; // the title and the advice say it already
-  setText($("preview-empty-detail"), detail ? detail.charAt(0).toUpperCase() + detail.slice(1) : "");
-  $("preview-empty-action").hidden = !["missing", "reconnecting", "stopped"].includes(state);
-  live.cameraOk = state === "ok";
-  renderCount();
+/** The warning that takes the whole screen, or null. */
+function overlayWarning(health) {
+  if (!health) return null;
+  const warnings = health.warnings ?? [];
+  const storage = warnings.find((w) => w.kind === "storage");
+  if (storage) return { ...storage, title: storage.message, message: "" };
+  const stopped = health.pipeline?.startsWith("stopped") ? health.pipeline.replace(/^stopped: /, "") : null;
+  if (stopped) {
+    return { kind: "stopped", title: "Not counting", message: stopped, fix: "Check the camera and model in Settings, or restart the service.", link: true };
+  }
+  if (OVERLAY_CAMERA_STATES.has(health.camera?.state)) {
+    const camera = warnings.find((w) => w.kind === "camera");
+    const title = camera?.message ?? (health.camera.state === "ended" ? "The video has ended." : "No camera found.");
+    return { kind: `camera-${health.camera.state}`, title, message: "", fix: camera?.fix ?? "", link: true, dismiss: true };
+  }
+  return null;
 }
+
+function bannerWarnings(health) {
+  const shown = overlayWarning(health);
+  return (health.warnings ?? []).filter((w) => !(shown && w.kind === shown.kind.split("-")[0]));
+}
+
+function renderBanners(warnings) {
+  const box = $("banners");
+  const key = JSON.stringify(warnings);
+  if (box.dataset.key === key) return;
+  box.dataset.key = key;
+  box.replaceChildren(
+    ...warnings.map((warning) => {
+      const banner = document.createElement("p");
+      banner.className = "banner";
+      banner.dataset.kind = warning.kind;
+      const message = document.createElement("strong");
+      message.textContent = warning.message;
+      banner.append(message, document.createTextNode(warning.fix ?? ""));
+      return banner;
+    }),
+  );
+}
+
+function renderOverlay() {
+  let shown = null;
+  if (live.unreachable) {
+    shown = {
+      kind: "unreachable",
+      title: "Can't reach RepCounter",
+      message: `The phone lost its connection to the device. Trying again${retryIn ? ` in ${retryIn} s` : "…"}`,
+      fix: "Check that this phone is on the home Wi-Fi and that RepCounter is plugged in.",
+      retry: true,
+    };
+  } else if (!live.loaded) {
+    shown = { kind: "loading", title: "Connecting to RepCounter…", message: "Loading the live count.", fix: "" };
+  } else {
+    shown = overlayWarning(live.health);
+    if (shown && live.dismissed === `${shown.kind}:${shown.message}`) shown = null;
+  }
+  const box = $("overlay");
+  box.hidden = !shown;
+  document.body.classList.toggle("overlay-open", Boolean(shown));
+  if (!shown) return;
+  box.dataset.kind = shown.kind;
+  setText($("overlay-title"), shown.title);
+  setText($("overlay-message"), shown.message);
+  setText($("overlay-fix"), shown.fix);
+  $("overlay-link").hidden = !shown.link;
+  const button = $("overlay-retry");
+  button.hidden = !shown.retry && !shown.dismiss;
+  setText(button, shown.retry ? "Try again now" : "Show the count");
+  button.onclick = shown.retry ? () => connect() : () => {
+    live.dismissed = `${shown.kind}:${shown.message}`;
+    renderOverlay();
+  };
+}
+
+// --- skeleton -----------------------------------------------------------------------------
 
 let drawPending = false;
 
@@ -237,6 +390,8 @@ let source = null;
 let lastMessage = 0;
 let retryMs = 1000;
 let retryTimer = null;
+let retryAt = 0;
+let retryIn = 0;
 
 function setConnection(state, text) {
   const chip = $("conn");
@@ -244,14 +399,20 @@ function setConnection(state, text) {
   setText(chip, text);
 }
 
+/** The endless MJPEG answer would hold the page's load event: it starts after it. */
 function startPreview() {
-  image.src = `${image.dataset.src}?t=${Date.now()}`;
+  if (document.readyState !== "complete") {
+    window.addEventListener("load", startPreview, { once: true });
+    return;
+  }
+  if (source && previewShown()) image.src = `${image.dataset.src}?t=${Date.now()}`;
 }
 
 function stopStreams() {
   source?.close();
   source = null;
   image.removeAttribute("src");
+  preview.classList.remove("has-image");
   clearTimeout(retryTimer);
 }
 
@@ -260,7 +421,7 @@ function connect() {
   setConnection("connecting", "Connecting…");
   source = new EventSource("/api/events");
   lastMessage = Date.now();
-  const handlers = { state: onState, rep: onRep, cue: showCue, set: onSet, health: onHealth, pose: onPose };
+  const handlers = { state: onState, rep: onRep, cue: (cue) => showCue(cue), set: onSet, health: onHealth, pose: onPose };
   for (const [kind, handler] of Object.entries(handlers)) {
     source.addEventListener(kind, (event) => {
       lastMessage = Date.now();
@@ -269,13 +430,26 @@ function connect() {
   }
   source.onopen = () => {
     retryMs = 1000;
+    live.unreachable = false;
     setConnection("ok", "Live");
     startPreview();
+    renderOverlay();
   };
   source.onerror = () => {
     setConnection("bad", "Reconnecting…");
     if (source?.readyState === EventSource.CLOSED) scheduleReconnect();
+    else checkReachable();
   };
+}
+
+/** While the browser retries the stream by itself: is the device there at all? */
+async function checkReachable() {
+  try {
+    await api("/api/auth");
+  } catch {
+    live.unreachable = true;
+    renderOverlay();
+  }
 }
 
 async function scheduleReconnect() {
@@ -288,16 +462,20 @@ async function scheduleReconnect() {
       return;
     }
   } catch {
-    // the device is unreachable: keep trying
+    live.unreachable = true; // keep trying
   }
+  retryAt = Date.now() + retryMs;
   retryTimer = setTimeout(connect, retryMs);
   retryMs = Math.min(retryMs * 2, 15000);
+  renderOverlay();
 }
 
 setInterval(() => {
   if (source && document.visibilityState === "visible" && Date.now() - lastMessage > STALE_MS) {
     scheduleReconnect();
   }
+  retryIn = source ? 0 : Math.max(0, Math.ceil((retryAt - Date.now()) / 1000));
+  if (live.unreachable) renderOverlay();
   renderTimer();
 }, 1000);
 
@@ -315,37 +493,69 @@ image.addEventListener("load", () => {
 });
 image.addEventListener("error", () => {
   preview.classList.remove("has-image");
-  if (source) setTimeout(() => source && startPreview(), 2000);
+  if (source) setTimeout(startPreview, 2000);
 });
 new ResizeObserver(() => drawPose(canvas, live.pose, overlay)).observe(canvas);
 
-// --- sound --------------------------------------------------------------------------------
+// --- preview on or off (tap the picture or the button) ------------------------------------
+
+function renderPreview() {
+  const shown = previewShown();
+  document.body.classList.toggle("preview-off", !shown);
+  const button = $("preview-toggle");
+  button.setAttribute("aria-pressed", String(shown));
+  setText(button, shown ? "Hide camera" : "Show camera");
+  if (!shown) image.removeAttribute("src");
+  else if (!image.getAttribute("src")) startPreview();
+}
+
+function togglePreview() {
+  setPreviewShown(!previewShown());
+  renderPreview();
+}
+
+$("preview-toggle").addEventListener("click", togglePreview);
+preview.addEventListener("click", togglePreview);
+
+// --- sound and keeping the screen on ------------------------------------------------------
 
 function renderSound() {
   const button = $("sound");
   button.setAttribute("aria-pressed", String(prefs.enabled));
-  setText(button, prefs.enabled ? "Sound on: tap to mute" : "Sound off: tap to turn on");
+  setText(button, prefs.enabled ? "Sound on" : "Sound off");
+  // Sound is on but the browser has not allowed it yet: a tap anywhere starts it.
+  $("tap-prompt").hidden = !prefs.enabled || ready();
 }
 
-$("sound").addEventListener("click", () => {
+$("sound").addEventListener("click", async () => {
   prefs = { ...loadPrefs(), enabled: !prefs.enabled };
   savePrefs(prefs);
   if (prefs.enabled) {
-    unlock();
+    await unlock();
     beep(prefs);
   } else if ("speechSynthesis" in window) {
     window.speechSynthesis.cancel();
   }
   renderSound();
 });
-// Browsers start audio only after a gesture: the first tap anywhere unlocks it.
-document.addEventListener("pointerdown", unlock, { once: true });
-document.addEventListener("keydown", unlock, { once: true });
+
+/** Browsers start audio (and the fallback that keeps the screen on) only after a gesture. */
+async function onGesture() {
+  keepAwake();
+  await unlock();
+  renderSound();
+}
+
+document.addEventListener("pointerdown", onGesture);
+document.addEventListener("keydown", onGesture);
 window.addEventListener("storage", () => {
   prefs = loadPrefs();
   renderSound();
 });
 
+if (prefs.enabled) unlock().then(renderSound);
+keepAwake();
 renderSound();
+renderPreview();
 renderCount();
 connect();

@@ -3,17 +3,20 @@
 // the model actually running, and this phone's audio choices.
 
 import { api, ApiError, setText } from "./api.js";
-import { beep, loadPrefs, savePrefs, say, unlock } from "./audio.js";
+import { beep, countWord, loadPrefs, savePrefs, say, unlock } from "./audio.js";
+import { previewShown, setPreviewShown } from "./display.js";
 
 const $ = (id) => document.getElementById(id);
-const SECTIONS = [
-  ["camera", "Camera"],
-  ["model", "Pose model and accelerator"],
-  ["workout", "Exercise mode, sets and sessions"],
-  ["exercise", "Counting and cue thresholds"],
-  ["server", "Web server"],
+// Basic groups are open on the page; the advanced ones sit folded under a warning.
+const GROUPS = [
+  { id: "camera", title: "Camera", basic: true, fields: ["camera.source", "camera.file_pace", "camera.file_loop"] },
+  { id: "workout", title: "Exercise mode, sets and rest", basic: true, fields: ["workout.mode", "workout.set_idle_s", "workout.session_gap_s"] },
+  { id: "picture", title: "Camera picture size and rate", fields: ["camera.width", "camera.height", "camera.fps", "camera.preview_width", "camera.preview_height"] },
+  { id: "model", title: "Pose model and accelerator", fields: ["model.*"] },
+  { id: "exercise", title: "Counting and cue thresholds", fields: ["exercise.*"] },
+  { id: "server", title: "Web server", fields: ["server.*"] },
 ];
-const OPEN = new Set(["camera", "model", "workout"]);
+const SECTIONS = ["camera", "model", "exercise", "workout", "server"];
 
 let saved = {}; // the settings as the server last confirmed them
 let schema = null;
@@ -70,7 +73,10 @@ function fieldRow(path, name, spec) {
   const help = element("p", { class: "help", id: `${control.id}-help` });
   help.textContent = [spec.description, spec.type === "array" ? "One per line." : "", hint(spec)].filter(Boolean).join(" ");
   const error = element("p", { class: "error", id: `${control.id}-error` });
-  row.append(...(spec.type === "boolean" ? [control, label] : [label, control]), help, error);
+  const reset = element("button", { type: "button", class: "reset", id: `${control.id}-reset`, hidden: "" }, "Use the default");
+  reset.setAttribute("aria-label", `${label.textContent}: use the default`);
+  reset.addEventListener("click", () => resetFields([path]));
+  row.append(...(spec.type === "boolean" ? [control, label] : [label, control]), help, error, reset);
   return row;
 }
 
@@ -78,21 +84,62 @@ function resolve(ref) {
   return schema.$defs[ref.split("/").pop()];
 }
 
+const sectionSpec = (section) => resolve(schema.properties[section].$ref);
+const fieldSpec = (path) => {
+  const [section, name] = path.split(".");
+  return sectionSpec(section).properties[name];
+};
+
+/** The dotted paths of a group ("model.*" is every field of the model section). */
+function groupPaths(group) {
+  return group.fields.flatMap((path) => {
+    const [section, name] = path.split(".");
+    return name === "*" ? Object.keys(sectionSpec(section).properties).map((n) => `${section}.${n}`) : [path];
+  });
+}
+
+/** A field's name for people: its label ("Width (camera picture size and rate)"). */
+function fieldName(path) {
+  const control = $(fieldId(path));
+  const label = control && document.querySelector(`label[for="${control.id}"]`);
+  const group = control?.closest("details.section")?.querySelector("h2")?.textContent;
+  return label ? `${label.textContent}${group ? ` (${group.toLowerCase()})` : ""}` : path;
+}
+
 function build() {
-  const container = $("settings-fields");
-  container.replaceChildren();
-  for (const [section, heading] of SECTIONS) {
-    const spec = resolve(schema.properties[section].$ref);
-    const details = element("details", { class: "card section", id: `section-${section}` });
-    details.open = OPEN.has(section);
+  const basic = $("settings-fields");
+  const advanced = $("advanced-fields");
+  basic.replaceChildren();
+  advanced.replaceChildren();
+  for (const group of GROUPS) {
+    const details = element("details", { class: "card section", id: `section-${group.id}` });
+    details.open = Boolean(group.basic);
     const summary = element("summary");
-    summary.append(element("h2", {}, heading));
-    details.append(summary, element("p", { class: "help" }, spec.description ?? ""));
-    if (section === "model") details.append(element("p", { class: "running", id: "running", role: "status" }, "Checking what is running…"));
-    for (const [name, field] of Object.entries(spec.properties)) details.append(fieldRow(`${section}.${name}`, name, field));
-    if (section === "camera") details.append(cameraTest());
-    container.append(details);
+    summary.append(element("h2", {}, group.title));
+    details.append(summary);
+    const section = group.fields[0].split(".")[0];
+    const about = group.id === "picture" ? "" : sectionSpec(section).description ?? "";
+    if (about) details.append(element("p", { class: "help" }, about));
+    if (group.id === "model") details.append(element("p", { class: "running", id: "running", role: "status" }, "Checking what is running…"));
+    for (const path of groupPaths(group)) details.append(fieldRow(path, path.split(".")[1], fieldSpec(path)));
+    if (group.id === "camera") details.append(cameraTest());
+    const reset = element("button", { type: "button", class: "reset-section", "data-group": group.id }, `Reset “${group.title}” to defaults`);
+    reset.addEventListener("click", () => resetFields(groupPaths(group)));
+    details.append(reset);
+    (group.basic ? basic : advanced).append(details);
   }
+}
+
+const defaultOf = (spec) => spec.default ?? (spec.type === "array" ? [] : null);
+
+/** Put the defaults in the form (not saved until Save). */
+function resetFields(paths) {
+  for (const path of paths) {
+    const control = $(fieldId(path));
+    setControl(control, defaultOf(fieldSpec(path)));
+    clearErrors(control);
+  }
+  markUnsaved();
 }
 
 function cameraTest() {
@@ -102,6 +149,18 @@ function cameraTest() {
   const image = element("img", { id: "snapshot", alt: "Camera snapshot", hidden: "" });
   button.addEventListener("click", async () => {
     setText(note, "Taking a snapshot…");
+    image.hidden = true;
+    // The preview keeps the last frame of a camera that has died: ask whether it still runs.
+    const health = await api("/api/health").catch(() => null);
+    const camera = health?.camera;
+    if (!camera || camera.state !== "ok") {
+      const warning = health?.warnings?.find((w) => w.kind === "camera");
+      const why = warning ? `${warning.message} ${warning.fix}` : `the camera is ${camera?.state ?? "not answering"}.`;
+      setText(note, `Camera test failed: ${why}`);
+      note.classList.add("error");
+      return;
+    }
+    note.classList.remove("error");
     const url = `/api/preview.jpg?t=${Date.now()}`;
     image.src = url;
     image.hidden = false;
@@ -116,18 +175,36 @@ function cameraTest() {
       setText(note, `No snapshot: ${body?.error ?? "the device did not answer"}`);
     }
   });
-  box.append(button, note, image);
+  const placement = element("a", { href: "/placement", class: "button" }, "Check where the camera stands");
+  box.append(button, note, image, placement);
   return box;
+}
+
+function setControl(control, value) {
+  if (control.type === "checkbox") control.checked = Boolean(value);
+  else if (control.tagName === "TEXTAREA") control.value = (value ?? []).join("\n");
+  else control.value = value ?? "";
 }
 
 function fill(settings) {
   for (const [section, values] of Object.entries(settings)) {
     for (const [name, value] of Object.entries(values)) {
       const control = $(fieldId(`${section}.${name}`));
+      if (control) setControl(control, value);
+    }
+  }
+  markDefaults();
+}
+
+/** Show "Use the default" only beside the fields that differ from their default. */
+function markDefaults() {
+  for (const section of SECTIONS) {
+    for (const [name, spec] of Object.entries(sectionSpec(section).properties)) {
+      const control = $(fieldId(`${section}.${name}`));
       if (!control) continue;
-      if (control.type === "checkbox") control.checked = Boolean(value);
-      else if (control.tagName === "TEXTAREA") control.value = (value ?? []).join("\n");
-      else control.value = value ?? "";
+      if (spec.default === undefined && spec.type !== "array") continue;
+      const differs = JSON.stringify(read(control, spec)) !== JSON.stringify(defaultOf(spec));
+      $(`${control.id}-reset`).hidden = !differs;
     }
   }
 }
@@ -148,9 +225,8 @@ function read(control, spec) {
 /** The fields that differ from the saved settings, as a partial settings object. */
 function changes() {
   const diff = {};
-  for (const [section] of SECTIONS) {
-    const spec = resolve(schema.properties[section].$ref);
-    for (const [name, field] of Object.entries(spec.properties)) {
+  for (const section of SECTIONS) {
+    for (const [name, field] of Object.entries(sectionSpec(section).properties)) {
       const value = read($(fieldId(`${section}.${name}`)), field);
       if (JSON.stringify(value) !== JSON.stringify(saved[section]?.[name])) {
         diff[section] ??= {};
@@ -173,7 +249,7 @@ function controlFor(field) {
 }
 
 function clearErrors(only = null) {
-  for (const error of document.querySelectorAll("#settings-fields .error")) {
+  for (const error of document.querySelectorAll("#settings-form .field .error")) {
     const control = $(error.id.replace(/-error$/, ""));
     if (only && control !== only) continue;
     error.textContent = "";
@@ -187,16 +263,52 @@ function showErrors(fields, { focus = true } = {}) {
     const control = controlFor(field);
     if (!control) continue;
     const error = $(`${control.id}-error`);
-    if (!error.textContent.includes(message)) {
-      error.textContent = error.textContent ? `${error.textContent} ${message}` : message;
+    const text = plainWords(message, fieldSpec(control.name));
+    if (!error.textContent.includes(text)) {
+      error.textContent = error.textContent ? `${error.textContent} ${text}` : text;
     }
     control.setAttribute("aria-invalid", "true");
-    control.closest("details").open = true;
+    openAround(control);
     first ??= control;
   }
   if (focus) first?.focus();
   return first;
 }
+
+/** Open every folded section around an element (the advanced part, then its group). */
+function openAround(node) {
+  for (let details = node.closest("details"); details; details = details.parentElement.closest("details")) {
+    details.open = true;
+  }
+}
+
+// The server's validation messages (pydantic's) in plain words.
+const PLAIN = [
+  [/greater than or equal to (\S+)/, (m) => `Must be ${m[1]} or more.`],
+  [/greater than (\S+)/, (m) => `Must be more than ${m[1]}.`],
+  [/less than or equal to (\S+)/, (m) => `Must be ${m[1]} or less.`],
+  [/less than (\S+)/, (m) => `Must be less than ${m[1]}.`],
+  [/valid integer/, () => "Must be a whole number."],
+  [/valid number/, () => "Must be a number."],
+  [/valid boolean/, () => "Must be on or off."],
+  [/[Ff]ield required|not be None|valid (string|list)/, () => "Must be filled in."],
+  [/^Input should be (.+)$/, (m) => `Must be ${m[1].replaceAll("'", "")}.`],
+  [/^Value error, (.+)$/, (m) => m[1]],
+];
+
+function plainWords(message, spec) {
+  for (const [pattern, say] of PLAIN) {
+    const match = message.match(pattern);
+    if (match) return say(match).replace(/\.?$/, ".");
+  }
+  const text = message.charAt(0).toUpperCase() + message.slice(1);
+  return spec?.default !== undefined ? `${text.replace(/\.?$/, ".")} The default is ${spec.default}.` : text;
+}
+
+const SERVER_CONFIRM =
+  "You changed the web server settings. They take effect only when the RepCounter service restarts " +
+  "(sudo systemctl restart repcounter, or a reboot). A wrong address or port makes this page " +
+  "unreachable until settings.toml is fixed on the device. Save them?";
 
 async function save(event) {
   event.preventDefault();
@@ -204,6 +316,10 @@ async function save(event) {
   const diff = changes();
   if (!Object.keys(diff).length) {
     setText($("save-status"), "Nothing changed.");
+    return;
+  }
+  if (diff.server && !window.confirm(SERVER_CONFIRM)) {
+    setText($("save-status"), "Not saved: the web server changes are still in the form.");
     return;
   }
   $("save").disabled = true;
@@ -214,14 +330,15 @@ async function save(event) {
     saved = result.settings;
     fill(saved);
     const restart = result.restart_required?.length
-      ? ` The ${result.restart_required.join(", ")} settings take effect after the service restarts.`
+      ? " The web server settings take effect after the service restarts."
       : "";
-    setText($("save-status"), `Saved (${result.changed.join(", ") || "no change"}).${restart}`);
+    const names = Object.entries(diff).flatMap(([section, values]) => Object.keys(values).map((name) => fieldName(`${section}.${name}`)));
+    setText($("save-status"), `Saved: ${names.join(", ")}.${restart}`);
     showRunning();
   } catch (error) {
     if (error instanceof ApiError && error.body.fields) {
-      const names = error.body.fields.map((f) => f.field).join(", ");
-      setText($("save-status"), `Not saved: fix ${names} (see the message at the field).`);
+      const names = [...new Set(error.body.fields.map((f) => fieldName(controlFor(f.field)?.name ?? f.field)))];
+      setText($("save-status"), `Not saved: check ${names.join(", ")} (the message is at the field).`);
       showErrors(error.body.fields);
     } else {
       setText($("save-status"), `Not saved: ${error.message}`);
@@ -236,7 +353,7 @@ async function validateField(event) {
   const control = event.target;
   if (!control.name) return;
   const [section, name] = control.name.split(".");
-  const spec = resolve(schema.properties[section].$ref).properties[name];
+  const spec = fieldSpec(`${section}.${name}`);
   clearErrors(control);
   try {
     await api("/api/settings/validate", { method: "POST", body: { [section]: { [name]: read(control, spec) } } });
@@ -265,20 +382,22 @@ async function showRunning() {
 
 function audioControls() {
   const prefs = loadPrefs();
-  $("audio-beep").checked = prefs.beep;
-  $("audio-speak").checked = prefs.speak;
-  $("audio-volume").value = String(prefs.volume);
   for (const control of document.querySelectorAll("[data-audio]")) {
+    const key = control.dataset.audio;
+    if (control.type === "checkbox") control.checked = prefs[key];
+    else control.value = String(prefs[key]);
     control.addEventListener("change", () => {
-      const key = control.dataset.audio;
       savePrefs({ ...loadPrefs(), [key]: control.type === "checkbox" ? control.checked : Number(control.value) });
     });
   }
-  $("audio-test").addEventListener("click", () => {
-    unlock();
+  const preview = $("display-preview");
+  preview.checked = previewShown();
+  preview.addEventListener("change", () => setPreviewShown(preview.checked));
+  $("audio-test").addEventListener("click", async () => {
+    await unlock();
     const current = { ...loadPrefs(), enabled: true };
     beep(current);
-    say(current, "Go deeper");
+    say(current, current.count ? countWord(7) : null, current.speak ? "Go deeper" : null);
   });
 }
 
@@ -301,7 +420,7 @@ async function changePassword(event) {
     setText($("password-status"), "Password changed: other phones must log in again.");
   } catch (error) {
     const id = error.body?.field === "new" ? "new-password" : "current-password";
-    setText($(`${id}-error`), error.message);
+    setText($(`${id}-error`), `${error.message.charAt(0).toUpperCase()}${error.message.slice(1)}.`);
     $(id).setAttribute("aria-invalid", "true");
     $(id).focus();
     setText($("password-status"), "");
@@ -314,6 +433,7 @@ function openLinkedSection() {
   const target = id && document.getElementById(id);
   if (!target) return;
   if (target.tagName === "DETAILS") target.open = true;
+  openAround(target);
   target.scrollIntoView();
   const focusable = target.querySelector("summary") ?? target;
   if (focusable === target) target.setAttribute("tabindex", "-1");
@@ -341,12 +461,21 @@ function markUnsaved() {
   status.classList.toggle("unsaved", pending);
   if (pending) setText(status, "Unsaved changes: press Save to apply them.");
   else if (status.textContent.startsWith("Unsaved")) setText(status, "");
+  markDefaults();
+}
+
+/** Leaving the page with changes not saved: the browser asks first. */
+function warnBeforeLeaving(event) {
+  if (!schema || !Object.keys(saved).length || !Object.keys(changes()).length) return;
+  event.preventDefault();
+  event.returnValue = ""; // older browsers need it set
 }
 
 window.addEventListener("hashchange", openLinkedSection);
 $("settings-form").addEventListener("submit", save);
-$("settings-fields").addEventListener("input", markUnsaved);
-$("settings-fields").addEventListener("change", validateField);
+$("settings-form").addEventListener("input", markUnsaved);
+$("settings-form").addEventListener("change", validateField);
+window.addEventListener("beforeunload", warnBeforeLeaving);
 $("password-form").addEventListener("submit", changePassword);
 audioControls();
 main();
