@@ -67,10 +67,18 @@ def test_hips_sagging_and_piking():
 
 def test_no_lockout_at_the_top():
     def bent(v):
-        return pushup_skeleton(v, top_bend_deg=40.0)
+        return pushup_skeleton(v, top_bend_deg=60.0)  # elbows at 120 degrees
 
     codes = cue_codes(reps(3, depth=1.1), bent, 0.0)
     assert all("lock_out" in c for c in codes[1:])
+
+
+def test_locked_arms_reading_145_degrees_in_2d_are_not_a_fault():
+    def nearly_straight(v):
+        return pushup_skeleton(v, top_bend_deg=35.0)
+
+    codes = cue_codes(reps(3, depth=1.1), nearly_straight, 0.0)
+    assert not any("lock_out" in c for c in codes)
 
 
 def test_cues_carry_their_rep_time_and_exercise():

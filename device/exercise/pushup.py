@@ -4,6 +4,12 @@ At the top the arms are straight and about vertical: the shoulders are nearly on
 the hands. With the elbows at 90 degrees and the forearms vertical, the shoulders are one forearm
 length above the hands: that is the target depth. Both are vertical image distances, so they read
 the same from the side, the front (head-on) or at three quarters.
+
+Form is judged where a fault shows. Hips sag and the head hangs mostly at the bottom and on the
+way up (the hardest part), so the body line and the head are judged over that phase (from the
+bottom up to the midpoint back up), not as a median over the whole rep, whose easy top dilutes
+them. A knee push-up (knees on the floor, knee bent) is judged along shoulder-hip-knee, its own
+straight line; feet raised on a box or a wall only tilt the line, which the bend does not see.
 """
 
 from __future__ import annotations
@@ -14,17 +20,20 @@ import numpy as np
 
 from device.exercise.body import BodyScale
 from device.exercise.counter import ExerciseCounter, Measure, after_bottom
-from device.exercise.cues import cue
+from device.exercise.cues import cue, judged_in
 from device.exercise.geometry import Joints, angle_deg, line_bend_deg
-from device.exercise.reps import Excursion
+from device.exercise.reps import Excursion, Sample
+from device.exercise.rules import ExerciseRules
 from device.exercise.types import Cue
-from device.exercise.view import SIDE
 
 
 @dataclass
 class PushupMeasure(Measure):
     elbow_angle: float | None
     hip_bend: float | None  # shoulder-hip-ankle bend; positive = sagging
+    knee_line_bend: float | None  # shoulder-hip-knee bend (knee push-ups); positive = sagging
+    knee_angle: float | None  # hip-knee-ankle: straight in a push-up, bent on the knees
+    head_drop: float | None  # ear below the hip-shoulder line, degrees; positive = hanging
 
 
 class PushupCounter(ExerciseCounter):
@@ -41,9 +50,11 @@ class PushupCounter(ExerciseCounter):
         if not arm or not forearm or shoulder is None or wrist is None:
             return None
         arm_chain = joints.chain(("shoulder", "elbow", "wrist"))
-        body = joints.chain(("shoulder", "hip", "ankle")) or joints.chain(
-            ("shoulder", "hip", "knee")
-        )
+        body = joints.chain(("shoulder", "hip", "ankle"))
+        thigh = joints.chain(("shoulder", "hip", "knee"))
+        leg = joints.chain(("hip", "knee", "ankle"))
+        head = joints.chain(("hip", "shoulder", "ear"))
+        drop = None if head is None else line_bend_deg(*head)
         return PushupMeasure(
             h=(wrist[1] - shoulder[1]) / arm,
             target=forearm / arm,
@@ -51,23 +62,51 @@ class PushupCounter(ExerciseCounter):
             view=view,
             elbow_angle=None if arm_chain is None else angle_deg(*arm_chain),
             hip_bend=None if body is None else line_bend_deg(*body),
+            knee_line_bend=None if thigh is None else line_bend_deg(*thigh),
+            knee_angle=None if leg is None else angle_deg(*leg),
+            head_drop=None if drop is None else -drop,  # the shoulder above the hip-ear line
         )
 
     def cues(self, excursion: Excursion, depth: float, view: str | None) -> list[Cue]:
         rules, t = self.rules, excursion.bottom.t
         found = []
-        if depth < 1.0 - rules.depth_tolerance:
+        if depth < 1.0 - rules.depth_tolerance and judged_in("go_lower", view):
             found.append(cue("go_lower", t, self.name))
-        if view == SIDE:
-            bends = [s.data.hip_bend for s in excursion.samples if s.data is not None]
-            bends = [b for b in bends if b is not None]
-            bend = float(np.median(bends)) if bends else 0.0
-            if bend > rules.pushup_hip_deg:
+        phase = bottom_and_up(excursion)
+        if judged_in("hips_sagging", view):
+            bend = median(phase, "knee_line_bend" if on_knees(excursion, rules) else "hip_bend")
+            if bend is not None and bend > rules.pushup_hip_deg:
                 found.append(cue("hips_sagging", t, self.name))
-            elif bend < -rules.pushup_hip_deg:
+            elif bend is not None and bend < -rules.pushup_hip_deg:
                 found.append(cue("hips_piking", t, self.name))
-            elbows = [s.data.elbow_angle for s in after_bottom(excursion)]
-            elbows = [e for e in elbows if e is not None]
-            if elbows and max(elbows) < rules.pushup_lockout_deg:
-                found.append(cue("lock_out", excursion.peak.t, self.name))
+        head = median(phase, "head_drop")
+        if judged_in("head_down", view) and head is not None and head > rules.pushup_head_deg:
+            found.append(cue("head_down", t, self.name))
+        elbows = [s.data.elbow_angle for s in after_bottom(excursion)]
+        elbows = [e for e in elbows if e is not None]
+        if judged_in("lock_out", view) and elbows and max(elbows) < rules.pushup_lockout_deg:
+            found.append(cue("lock_out", excursion.peak.t, self.name))
         return found
+
+
+def bottom_and_up(excursion: Excursion) -> list[Sample]:
+    """The samples from the bottom back up to the midpoint of the way up: where the body line
+    sags and the head hangs, before the easy top."""
+    limit = excursion.bottom.h + 0.5 * excursion.rom_up
+    return [
+        s
+        for s in excursion.samples
+        if s.t >= excursion.bottom.t and s.h <= limit and s.data is not None
+    ]
+
+
+def median(samples: list[Sample], field: str) -> float | None:
+    values = [getattr(s.data, field) for s in samples]
+    values = [v for v in values if v is not None]
+    return float(np.median(values)) if values else None
+
+
+def on_knees(excursion: Excursion, rules: ExerciseRules) -> bool:
+    """A knee push-up: the knee stays bent (median over the rep) well below a straight leg."""
+    knee = median([s for s in excursion.samples if s.data is not None], "knee_angle")
+    return knee is not None and knee < rules.knee_pushup_deg

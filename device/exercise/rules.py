@@ -173,19 +173,36 @@ class ExerciseRules(BaseModel):
         "Bending the elbows to 90 degrees drops the shoulders about 0.45 arm lengths.",
     )
     pushup_hip_deg: float = Field(
-        20.0,
+        12.0,
         gt=0.0,
         lt=90.0,
-        description="Bend at the hip of the shoulder-hip-ankle line (degrees) beyond which the "
-        "hips sag or pike (side view only). A straight plank is within about 10 degrees; 20 "
-        "leaves room for keypoint noise.",
+        description="Bend of the body line (shoulder-hip-ankle; shoulder-hip-knee on the knees) "
+        "beyond which the hips sag or pike, as its median from the bottom to halfway back up "
+        "(side view only). Measured on labelled clips: correct side-view reps stay within "
+        "-10 to +9 degrees, sagging reps read 13-19, piked reps -23 to -26.",
+    )
+    pushup_head_deg: float = Field(
+        55.0,
+        gt=0.0,
+        lt=180.0,
+        description="How far the ear hangs below the hip-shoulder line (degrees, median from the "
+        "bottom to halfway back up) before the cue 'keep your head in line' (side view only). "
+        "The ear sits above the neck, so a neutral head reads 0-40 degrees in 2D.",
     )
     pushup_lockout_deg: float = Field(
-        150.0,
+        135.0,
         gt=90.0,
         le=180.0,
-        description="Elbow angle at the top of a rep below which the cue 'lock out your arms' "
-        "is given (side view only). Straight arms measure 160-180 degrees in 2D.",
+        description="Best elbow angle on the way up and at the top below which the cue 'lock "
+        "out your arms' is given (side view only). Locked arms of correct reps measure 144-180 "
+        "degrees in 2D (the keypoints sit off the joint centres); 135 is a clear bend.",
+    )
+    knee_pushup_deg: float = Field(
+        130.0,
+        gt=90.0,
+        lt=180.0,
+        description="Median knee angle (hip-knee-ankle) of a rep below which it is a knee "
+        "push-up, judged along shoulder-hip-knee. Straight legs measure 150-180 in 2D.",
     )
 
     # --- recognition, view and placement ------------------------------------------------------
@@ -214,6 +231,15 @@ class ExerciseRules(BaseModel):
         description="Shoulder width / torso length of a body seen face-on (shoulder joints about "
         "0.20 and shoulder-to-hip about 0.29 of body height, Drillis and Contini). The measured "
         "ratio against it gives the camera's angle around the body.",
+    )
+    body_arm_ratio: float = Field(
+        1.61,
+        gt=0.0,
+        description="Shoulder-to-knee distance / arm length (shoulder to wrist) of a body seen "
+        "from the side: 0.533 / 0.332 of body height (Drillis and Contini). Lying, the arms "
+        "stand vertical and keep their length in any view while the body shortens as the "
+        "camera turns towards the head; a shorter ratio marks a three-quarter view. Measured on "
+        "side-view push-up clips: 1.4-1.9, median 1.6.",
     )
     side_view_deg: float = Field(
         40.0,

@@ -48,7 +48,8 @@ class ExerciseState:
 
     reps and partial_reps are those of the current exercise; counts and partial_counts hold
     every exercise's. phase: idle (no top level seen yet), top, down or up. view: side, front,
-    other (three-quarter) or None; posture: upright, prone or None.
+    other (three-quarter) or None; posture: upright, prone or None. form_checks: the form cues
+    this view lets the engine judge; view_hint: what to change so that all of them work.
     """
 
     exercise: str | None = None
@@ -60,6 +61,8 @@ class ExerciseState:
     partial_counts: dict[str, int] = field(default_factory=dict)
     view: str | None = None
     posture: str | None = None
+    form_checks: list[str] = field(default_factory=list)
+    view_hint: str | None = None
 
     def to_json(self) -> dict:
         data = asdict(self)
