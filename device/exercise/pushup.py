@@ -25,6 +25,7 @@ from device.exercise.geometry import Joints, angle_deg, line_bend_deg
 from device.exercise.reps import Excursion, Sample
 from device.exercise.rules import ExerciseRules
 from device.exercise.types import Cue
+from device.exercise.view import FRONT
 
 
 @dataclass
@@ -33,11 +34,18 @@ class PushupMeasure(Measure):
     hip_bend: float | None  # shoulder-hip-ankle bend; positive = sagging
     knee_line_bend: float | None  # shoulder-hip-knee bend (knee push-ups); positive = sagging
     knee_angle: float | None  # hip-knee-ankle: straight in a push-up, bent on the knees
-    head_drop: float | None  # ear below the hip-shoulder line, degrees; positive = hanging
+    feet_up: float | None  # ankles above the wrists, arm lengths
+    head_drop: float | None  # ear below the body line (ankle or knee to shoulder); + = hanging
+
+
+KNEES, FEET_RAISED = "knees", "feet_raised"
 
 
 class PushupCounter(ExerciseCounter):
     name = "pushup"
+
+    def variant(self, excursion: Excursion) -> str | None:
+        return push_up_variant(excursion, self.rules)
 
     @property
     def min_rom(self) -> float:
@@ -49,11 +57,20 @@ class PushupCounter(ExerciseCounter):
         shoulder, wrist = joints.pick("shoulder"), joints.pick("wrist")
         if not arm or not forearm or shoulder is None or wrist is None:
             return None
+        ankle = joints.pick("ankle")
         arm_chain = joints.chain(("shoulder", "elbow", "wrist"))
         body = joints.chain(("shoulder", "hip", "ankle"))
         thigh = joints.chain(("shoulder", "hip", "knee"))
         leg = joints.chain(("hip", "knee", "ankle"))
-        head = joints.chain(("hip", "shoulder", "ear"))
+        knee_angle = None if leg is None else angle_deg(*leg)
+        straight_end = (
+            "knee"
+            if knee_angle is not None and knee_angle < self.rules.knee_pushup_deg
+            else "ankle"
+        )
+        head = joints.chain((straight_end, "shoulder", "ear")) or joints.chain(
+            ("knee", "shoulder", "ear")
+        )
         drop = None if head is None else line_bend_deg(*head)
         return PushupMeasure(
             h=(wrist[1] - shoulder[1]) / arm,
@@ -63,8 +80,9 @@ class PushupCounter(ExerciseCounter):
             elbow_angle=None if arm_chain is None else angle_deg(*arm_chain),
             hip_bend=None if body is None else line_bend_deg(*body),
             knee_line_bend=None if thigh is None else line_bend_deg(*thigh),
-            knee_angle=None if leg is None else angle_deg(*leg),
-            head_drop=None if drop is None else -drop,  # the shoulder above the hip-ear line
+            knee_angle=knee_angle,
+            feet_up=None if ankle is None else (wrist[1] - ankle[1]) / arm,
+            head_drop=None if drop is None else -drop,  # the shoulder above the body-ear line
         )
 
     def cues(self, excursion: Excursion, depth: float, view: str | None) -> list[Cue]:
@@ -74,7 +92,8 @@ class PushupCounter(ExerciseCounter):
             found.append(cue("go_lower", t, self.name))
         phase = bottom_and_up(excursion)
         if judged_in("hips_sagging", view):
-            bend = median(phase, "knee_line_bend" if on_knees(excursion, rules) else "hip_bend")
+            knees = self.variant(excursion) == KNEES
+            bend = median(phase, "knee_line_bend" if knees else "hip_bend")
             if bend is not None and bend > rules.pushup_hip_deg:
                 found.append(cue("hips_sagging", t, self.name))
             elif bend is not None and bend < -rules.pushup_hip_deg:
@@ -87,6 +106,23 @@ class PushupCounter(ExerciseCounter):
         if judged_in("lock_out", view) and elbows and max(elbows) < rules.pushup_lockout_deg:
             found.append(cue("lock_out", excursion.peak.t, self.name))
         return found
+
+
+def push_up_variant(excursion: Excursion, rules: ExerciseRules) -> str | None:
+    """Knees: the knee stays bent well below a straight leg (median over the rep). Feet raised:
+    the ankles well above the hands (a straight body on the floor has them at most about 0.4
+    arm lengths higher: the foot's height). Both are read in any view but the front's, where
+    the legs recede and neither angle nor height reads true."""
+    samples = [s for s in excursion.samples if s.data is not None]
+    if not samples or samples[0].data.view == FRONT:
+        return None
+    knee = median(samples, "knee_angle")
+    if knee is not None and knee < rules.knee_pushup_deg:
+        return KNEES
+    feet = median(samples, "feet_up")
+    if feet is not None and feet > rules.feet_raised_arms:
+        return FEET_RAISED
+    return None
 
 
 def bottom_and_up(excursion: Excursion) -> list[Sample]:
@@ -104,9 +140,3 @@ def median(samples: list[Sample], field: str) -> float | None:
     values = [getattr(s.data, field) for s in samples]
     values = [v for v in values if v is not None]
     return float(np.median(values)) if values else None
-
-
-def on_knees(excursion: Excursion, rules: ExerciseRules) -> bool:
-    """A knee push-up: the knee stays bent (median over the rep) well below a straight leg."""
-    knee = median([s for s in excursion.samples if s.data is not None], "knee_angle")
-    return knee is not None and knee < rules.knee_pushup_deg

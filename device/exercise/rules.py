@@ -173,21 +173,23 @@ class ExerciseRules(BaseModel):
         "Bending the elbows to 90 degrees drops the shoulders about 0.45 arm lengths.",
     )
     pushup_hip_deg: float = Field(
-        12.0,
+        11.0,
         gt=0.0,
         lt=90.0,
         description="Bend of the body line (shoulder-hip-ankle; shoulder-hip-knee on the knees) "
-        "beyond which the hips sag or pike, as its median from the bottom to halfway back up "
-        "(side view only). Measured on labelled clips: correct side-view reps stay within "
-        "-10 to +9 degrees, sagging reps read 13-19, piked reps -23 to -26.",
+        "beyond which the hips sag (+) or pike (-), as its median from the bottom to halfway "
+        "back up (side view only). On the labelled clips (docs/exercise.md) correct side-view "
+        "reps read -10 to +8 degrees, sagging reps mostly 13-28, piked reps -23 to -26: 11 is "
+        "about midway between the correct reps' edge and the sagging reps' lower quartile.",
     )
     pushup_head_deg: float = Field(
         55.0,
         gt=0.0,
         lt=180.0,
-        description="How far the ear hangs below the hip-shoulder line (degrees, median from the "
-        "bottom to halfway back up) before the cue 'keep your head in line' (side view only). "
-        "The ear sits above the neck, so a neutral head reads 0-40 degrees in 2D.",
+        description="How far the ear hangs below the body line (ankle, or knee on the knees, to "
+        "shoulder, extended), degrees, as its median from the bottom to halfway back up, before "
+        "the cue 'keep your head in line' (side view only). The ear sits above the neck's axis "
+        "and people look ahead or down: correct side-view reps read -16 to +49 degrees in 2D.",
     )
     pushup_lockout_deg: float = Field(
         135.0,
@@ -195,14 +197,24 @@ class ExerciseRules(BaseModel):
         le=180.0,
         description="Best elbow angle on the way up and at the top below which the cue 'lock "
         "out your arms' is given (side view only). Locked arms of correct reps measure 144-180 "
-        "degrees in 2D (the keypoints sit off the joint centres); 135 is a clear bend.",
+        "degrees in 2D (keypoints sit off the joint centres, the arm is seen a little obliquely); "
+        "135 is a clear bend below all of them.",
     )
     knee_pushup_deg: float = Field(
         130.0,
         gt=90.0,
         lt=180.0,
-        description="Median knee angle (hip-knee-ankle) of a rep below which it is a knee "
-        "push-up, judged along shoulder-hip-knee. Straight legs measure 150-180 in 2D.",
+        description="Knee angle (hip-knee-ankle, median over the rep) below which a push-up is "
+        "done on the knees and its body line is judged from shoulder to knee. Straight legs of "
+        "side-view push-ups measure 150-180 degrees in 2D; on the knees the shin folds up or "
+        "back, 50-120.",
+    )
+    feet_raised_arms: float = Field(
+        0.8,
+        gt=0.0,
+        description="Ankles this many arm lengths above the hands (median over the rep) make a "
+        "feet-raised push-up (feet on a box or a wall). Feet on the floor read 0.1-0.4 from the "
+        "side (the foot's height), up to 0.7 at three quarters; a 30 cm box adds about 0.5.",
     )
 
     # --- recognition, view and placement ------------------------------------------------------

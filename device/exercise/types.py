@@ -23,7 +23,9 @@ class Rep:
     """One repetition. complete=False marks a partial rep (did not reach depth).
 
     Times are in the pose timestamps' seconds; depth is 1.0 at the target depth and above
-    1.0 when deeper; down_s and up_s are the tempo of the two halves.
+    1.0 when deeper; down_s and up_s are the tempo of the two halves. variant: a recognised
+    form of the exercise that is judged by its own line ("knees": push-up on the knees;
+    "feet_raised": feet on a box or a wall), else None.
     """
 
     exercise: str
@@ -35,6 +37,7 @@ class Rep:
     down_s: float
     up_s: float
     cues: tuple[Cue, ...] = ()
+    variant: str | None = None
 
     def to_json(self) -> dict:
         data = asdict(self)
