@@ -214,7 +214,8 @@ class ExerciseRules(BaseModel):
         gt=0.0,
         description="Ankles this many arm lengths above the hands (median over the rep) make a "
         "feet-raised push-up (feet on a box or a wall). Feet on the floor read 0.1-0.4 from the "
-        "side (the foot's height), up to 0.7 at three quarters; a 30 cm box adds about 0.5.",
+        "side (the foot's height), up to 0.7 at three quarters; feet on a 40 cm box read "
+        "about 0.8.",
     )
 
     # --- recognition, view and placement ------------------------------------------------------
