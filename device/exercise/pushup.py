@@ -25,7 +25,7 @@ from device.exercise.geometry import Joints, angle_deg, line_bend_deg
 from device.exercise.reps import Excursion, Sample
 from device.exercise.rules import ExerciseRules
 from device.exercise.types import Cue
-from device.exercise.view import FRONT
+from device.exercise.view import SIDE
 
 
 @dataclass
@@ -35,10 +35,12 @@ class PushupMeasure(Measure):
     knee_line_bend: float | None  # shoulder-hip-knee bend (knee push-ups); positive = sagging
     knee_angle: float | None  # hip-knee-ankle: straight in a push-up, bent on the knees
     feet_up: float | None  # ankles above the wrists, arm lengths
+    knees_up: float | None  # knees above the wrists, arm lengths
     head_drop: float | None  # ear below the body line (ankle or knee to shoulder); + = hanging
 
 
 KNEES, FEET_RAISED = "knees", "feet_raised"
+KNEE_FLOOR = 0.3  # arm lengths (about 17 cm): knee and wrist keypoints both sit near the floor
 
 
 class PushupCounter(ExerciseCounter):
@@ -57,7 +59,7 @@ class PushupCounter(ExerciseCounter):
         shoulder, wrist = joints.pick("shoulder"), joints.pick("wrist")
         if not arm or not forearm or shoulder is None or wrist is None:
             return None
-        ankle = joints.pick("ankle")
+        ankle, knee = joints.pick("ankle"), joints.pick("knee")
         arm_chain = joints.chain(("shoulder", "elbow", "wrist"))
         body = joints.chain(("shoulder", "hip", "ankle"))
         thigh = joints.chain(("shoulder", "hip", "knee"))
@@ -82,6 +84,7 @@ class PushupCounter(ExerciseCounter):
             knee_line_bend=None if thigh is None else line_bend_deg(*thigh),
             knee_angle=knee_angle,
             feet_up=None if ankle is None else (wrist[1] - ankle[1]) / arm,
+            knees_up=None if knee is None else (wrist[1] - knee[1]) / arm,
             head_drop=None if drop is None else -drop,  # the shoulder above the body-ear line
         )
 
@@ -109,15 +112,16 @@ class PushupCounter(ExerciseCounter):
 
 
 def push_up_variant(excursion: Excursion, rules: ExerciseRules) -> str | None:
-    """Knees: the knee stays bent well below a straight leg (median over the rep). Feet raised:
-    the ankles well above the hands (a straight body on the floor has them at most about 0.4
-    arm lengths higher: the foot's height). Both are read in any view but the front's, where
-    the legs recede and neither angle nor height reads true."""
+    """Knees: the knee stays bent well below a straight leg and rests on the floor, at the
+    hands' level (medians over the rep). Feet raised: the ankles well above the hands (a
+    straight body on the floor has them at most about 0.4 arm lengths higher: the foot's
+    height). Read from the side only: at an angle the legs recede and a straight knee reads
+    bent in 2D (one leg raised or a knee pulled in, at three quarters, read as 'on the knees')."""
     samples = [s for s in excursion.samples if s.data is not None]
-    if not samples or samples[0].data.view == FRONT:
+    if not samples or samples[0].data.view != SIDE:
         return None
-    knee = median(samples, "knee_angle")
-    if knee is not None and knee < rules.knee_pushup_deg:
+    knee, knees_up = median(samples, "knee_angle"), median(samples, "knees_up")
+    if knee is not None and knee < rules.knee_pushup_deg and abs(knees_up or 1.0) < KNEE_FLOOR:
         return KNEES
     feet = median(samples, "feet_up")
     if feet is not None and feet > rules.feet_raised_arms:
