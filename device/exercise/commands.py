@@ -84,6 +84,8 @@ def _pipeline(args: argparse.Namespace) -> PosePipeline:
 def format_rep(number: int, rep: Rep) -> str:
     kind = "rep" if rep.complete else "partial"
     cues = ", ".join(c.message for c in rep.cues) or "good form"
+    if rep.variant:
+        cues = f"[{rep.variant}] {cues}"
     return (
         f"{number:3d} {rep.exercise:6s} {kind:7s}  start {rep.t_start:6.2f}s  "
         f"bottom {rep.t_bottom:6.2f}s  end {rep.t_end:6.2f}s  depth {rep.depth:4.2f}  "
