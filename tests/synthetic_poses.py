@@ -70,21 +70,46 @@ def squat_skeleton(
     return points
 
 
-def pushup_skeleton(depth: float, hip_drop: float = 0.0, top_bend_deg: float = 0.0) -> Skeleton:
+def pushup_skeleton(
+    depth: float,
+    hip_drop: float = 0.0,
+    top_bend_deg: float = 0.0,
+    head_deg: float | None = None,
+    on_knees: bool = False,
+    feet_up: float = 0.0,
+) -> Skeleton:
     """Plank with straight arms (0) to elbows at 90 degrees (1); the hands stay on the floor under
     the shoulders, the feet on the floor behind. hip_drop (metres) sags (+) or pikes (-) the hips;
-    top_bend_deg keeps the elbows bent at the top."""
+    top_bend_deg keeps the elbows bent at the top. head_deg: the head along the body line, bent
+    down by that many degrees (None: the default head, held up). on_knees: the knees on the floor,
+    the shins raised behind; feet_up (metres): the feet on a box that high."""
     bend = math.radians(top_bend_deg + (90.0 - top_bend_deg) * depth)  # elbow bend from straight
     wrist = np.array([0.0, 0.0, 0.03])
     elbow = wrist + FOREARM * np.array([0.0, 0.0, 1.0])
     shoulder = elbow + UPPER_ARM * np.array([math.sin(bend), 0.0, math.cos(bend)])
-    body = TORSO + THIGH + SHIN
-    ankle_x = shoulder[0] - math.sqrt(body**2 - (shoulder[2] - 0.08) ** 2)
-    ankle = np.array([ankle_x, 0.0, 0.08])
-    along = (ankle - shoulder) / np.linalg.norm(ankle - shoulder)
+    body, floor = (TORSO + THIGH, 0.05) if on_knees else (TORSO + THIGH + SHIN, 0.08 + feet_up)
+    end_x = shoulder[0] - math.sqrt(body**2 - (shoulder[2] - floor) ** 2)
+    end = np.array([end_x, 0.0, floor])  # the knee (on the knees) or the ankle
+    along = (end - shoulder) / np.linalg.norm(end - shoulder)
     hip = shoulder + TORSO * along - np.array([0.0, 0.0, hip_drop])
-    knee = hip + THIGH * (ankle - hip) / np.linalg.norm(ankle - hip)
+    if on_knees:
+        knee = end
+        ankle = knee + SHIN * np.array(
+            [-math.cos(math.radians(60)), 0.0, math.sin(math.radians(60))]
+        )
+    else:
+        ankle = end
+        knee = hip + THIGH * (ankle - hip) / np.linalg.norm(ankle - hip)
     forward, up = -along, np.array([0.0, 0.0, 1.0])
+    if head_deg is None:
+        head = _head(shoulder, forward, up)
+    else:
+        normal = np.array([-along[2], 0.0, along[0]])  # perpendicular to the body, upwards
+        normal = normal if normal[2] > 0 else -normal
+        h = math.radians(head_deg)
+        neck = math.cos(h) * forward - math.sin(h) * normal
+        face = -math.sin(h) * forward - math.cos(h) * normal
+        head = _head(shoulder, face, neck)  # the ears on the neck's line, the face below
     return {
         **_both("wrist", wrist, 0.25),
         **_both("elbow", elbow, 0.24),
@@ -92,7 +117,7 @@ def pushup_skeleton(depth: float, hip_drop: float = 0.0, top_bend_deg: float = 0
         **_both("hip", hip, 0.1),
         **_both("knee", knee, 0.1),
         **_both("ankle", ankle, 0.1),
-        **_head(shoulder, forward, up),
+        **head,
     }
 
 

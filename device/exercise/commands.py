@@ -1,4 +1,5 @@
-"""`repcounter count VIDEO` (reps, tempo, cues of one video) and `repcounter eval` (all clips)."""
+"""`repcounter count VIDEO` (reps, tempo, cues of one video), `repcounter eval` (counts of all
+clips) and `repcounter eval-form` (cues of all labelled form clips)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from pathlib import Path
 from device.exercise import augment
 from device.exercise.counting import CountResult, count_video
 from device.exercise.evaluation import ClipScore, EvalSummary, evaluate
+from device.exercise.form_eval import FormClip, evaluate_form
 from device.exercise.rules import ExerciseRules
 from device.exercise.tracker import MODES
 from device.exercise.types import Rep
 from device.pose.commands import model_options, pipeline_from_args
 
 DEFAULT_TRUTH = Path("../shared/data/clips/truth.tsv")
+DEFAULT_FORM_LABELS = Path("../shared/data/form/labels.tsv")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -52,10 +55,26 @@ def register(commands: argparse._SubParsersAction) -> None:
     model_options(ev, several_precisions=True)
     ev.set_defaults(run=run_eval)
 
+    form = commands.add_parser(
+        "eval-form",
+        help="count every labelled form clip and report false cues per view and caught faults",
+    )
+    form.add_argument(
+        "labels",
+        type=Path,
+        nargs="?",
+        default=DEFAULT_FORM_LABELS,
+        help=f"form label TSV (default {DEFAULT_FORM_LABELS}); clips are read beside it",
+    )
+    model_options(form)
+    form.set_defaults(run=run_eval_form)
+
 
 def format_rep(number: int, rep: Rep) -> str:
     kind = "rep" if rep.complete else "partial"
     cues = ", ".join(c.message for c in rep.cues) or "good form"
+    if rep.variant:
+        cues = f"[{rep.variant}] {cues}"
     return (
         f"{number:3d} {rep.exercise:6s} {kind:7s}  start {rep.t_start:6.2f}s  "
         f"bottom {rep.t_bottom:6.2f}s  end {rep.t_end:6.2f}s  depth {rep.depth:4.2f}  "
@@ -123,6 +142,35 @@ def run_eval(args: argparse.Namespace) -> int:
         print()
         for line in compare_runs(results):
             print(line)
+    return 0
+
+
+def format_form_clip(clip: FormClip) -> str:
+    t = clip.truth
+    reps = " | ".join(
+        ("" if rep.complete else "partial: ") + (",".join(c.code for c in rep.cues) or "-")
+        for rep in clip.result.reps
+    )
+    mark = "  <- false cue" if clip.false_cue else ""
+    if clip.expected_cue is not None and not clip.caught:
+        mark = f"  <- no {clip.expected_cue}"
+    return (
+        f"{t.file:18s} {t.label:7s} {t.view:6s} {t.fault:15s} {clip.reps:4d}  "
+        f"{reps or 'no rep'}{mark}"
+    )
+
+
+def run_eval_form(args: argparse.Namespace) -> int:
+    pipeline = pipeline_from_args(args)
+    rules = ExerciseRules()
+    print(f"{'clip':18s} {'label':7s} {'view':6s} {'fault':15s} {'reps':>4s}  cues of each rep")
+    _, summary = evaluate_form(
+        args.labels,
+        lambda path, exercise: count_video(path, pipeline, rules, exercise),
+        progress=lambda clip: print(format_form_clip(clip), flush=True),
+    )
+    for line in summary.lines():
+        print(line)
     return 0
 
 

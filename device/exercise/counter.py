@@ -62,6 +62,10 @@ class ExerciseCounter(ABC):
     @abstractmethod
     def cues(self, excursion: Excursion, depth: float, view: str | None) -> list[Cue]: ...
 
+    def variant(self, excursion: Excursion) -> str | None:
+        """A recognised variant of the exercise (see Rep.variant); none by default."""
+        return None
+
     def reset(self) -> None:
         self.segmenter.reset()
         self._typical.clear()
@@ -129,6 +133,7 @@ class ExerciseCounter(ABC):
             down_s=round(bottom.t - excursion.t_start, 2),
             up_s=round(excursion.t_end - bottom.t, 2),
             cues=tuple(self.cues(excursion, depth, view)),
+            variant=self.variant(excursion),
         )
 
 

@@ -1,8 +1,15 @@
-"""Cue codes and the short messages the phone shows for them."""
+"""Cue codes, the short messages the phone shows for them, and the views each form cue needs.
+
+A 2D picture shows an angle truthfully only when the movement lies across the camera: body line,
+lean, lockout and head from the side; knee tracking from the front. Depth (a vertical distance)
+reads the same from any view. A cue is judged only in the views listed for it in CUE_VIEWS, and
+the live state tells the person which checks their view allows (view_hint).
+"""
 
 from __future__ import annotations
 
 from device.exercise.types import Cue
+from device.exercise.view import FRONT, OTHER, SIDE
 
 MESSAGES: dict[str, str] = {
     # squat
@@ -14,6 +21,7 @@ MESSAGES: dict[str, str] = {
     "go_lower": "Go lower: elbows to 90 degrees",
     "hips_sagging": "Hips sagging: keep a straight line",
     "hips_piking": "Hips too high: keep a straight line",
+    "head_down": "Keep your head in line with your body",
     "lock_out": "Straighten your arms at the top",
     # placement
     "step_into_view": "Step into view",
@@ -21,6 +29,44 @@ MESSAGES: dict[str, str] = {
     "turn_sideways": "Turn sideways for push-ups",
 }
 
+ANY_VIEW = frozenset({SIDE, FRONT, OTHER})
+CUE_VIEWS: dict[str, frozenset[str]] = {
+    "go_deeper": ANY_VIEW,
+    "chest_up": frozenset({SIDE}),
+    "knees_out": frozenset({FRONT}),
+    "stand_up_fully": frozenset({SIDE}),
+    "go_lower": ANY_VIEW,
+    "hips_sagging": frozenset({SIDE}),
+    "hips_piking": frozenset({SIDE}),
+    "head_down": frozenset({SIDE}),
+    "lock_out": frozenset({SIDE}),
+}
+EXERCISE_CUES: dict[str, tuple[str, ...]] = {
+    "squat": ("go_deeper", "chest_up", "knees_out", "stand_up_fully"),
+    "pushup": ("go_lower", "hips_sagging", "hips_piking", "head_down", "lock_out"),
+}
+HINTS: dict[tuple[str, str | None], str] = {
+    ("pushup", OTHER): "Turn a bit more sideways for form tips (body line, head, lockout)",
+    ("pushup", FRONT): "Turn sideways for form tips (body line, head, lockout)",
+    ("squat", OTHER): "Stand side-on for back and lockout tips, or face the camera for knee tips",
+}
+
 
 def cue(code: str, t: float, exercise: str | None = None) -> Cue:
     return Cue(code, MESSAGES[code], t, exercise)
+
+
+def judged_in(code: str, view: str | None) -> bool:
+    """True when the cue can be judged in this view (depth cues in any, even unknown)."""
+    views = CUE_VIEWS[code]
+    return views == ANY_VIEW or view in views
+
+
+def form_checks(exercise: str | None, view: str | None) -> list[str]:
+    """The form cues of the exercise that this view allows."""
+    return [c for c in EXERCISE_CUES.get(exercise or "", ()) if judged_in(c, view)]
+
+
+def view_hint(exercise: str | None, view: str | None) -> str | None:
+    """What to change so that every form check of the exercise works, or None."""
+    return HINTS.get((exercise or "", view))

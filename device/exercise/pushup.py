@@ -4,6 +4,12 @@ At the top the arms are straight and about vertical: the shoulders are nearly on
 the hands. With the elbows at 90 degrees and the forearms vertical, the shoulders are one forearm
 length above the hands: that is the target depth. Both are vertical image distances, so they read
 the same from the side, the front (head-on) or at three quarters.
+
+Form is judged where a fault shows. Hips sag and the head hangs mostly at the bottom and on the
+way up (the hardest part), so the body line and the head are judged over that phase (from the
+bottom up to the midpoint back up), not as a median over the whole rep, whose easy top dilutes
+them. A knee push-up (knees on the floor, knee bent) is judged along shoulder-hip-knee, its own
+straight line; feet raised on a box or a wall only tilt the line, which the bend does not see.
 """
 
 from __future__ import annotations
@@ -14,9 +20,10 @@ import numpy as np
 
 from device.exercise.body import BodyScale
 from device.exercise.counter import ExerciseCounter, Measure, after_bottom
-from device.exercise.cues import cue
+from device.exercise.cues import cue, judged_in
 from device.exercise.geometry import Joints, angle_deg, line_bend_deg
-from device.exercise.reps import Excursion
+from device.exercise.reps import Excursion, Sample
+from device.exercise.rules import ExerciseRules
 from device.exercise.types import Cue
 from device.exercise.view import SIDE
 
@@ -25,10 +32,22 @@ from device.exercise.view import SIDE
 class PushupMeasure(Measure):
     elbow_angle: float | None
     hip_bend: float | None  # shoulder-hip-ankle bend; positive = sagging
+    knee_line_bend: float | None  # shoulder-hip-knee bend (knee push-ups); positive = sagging
+    knee_angle: float | None  # hip-knee-ankle: straight in a push-up, bent on the knees
+    feet_up: float | None  # ankles above the wrists, arm lengths
+    knees_up: float | None  # knees above the wrists, arm lengths
+    head_drop: float | None  # ear below the body line (ankle or knee to shoulder); + = hanging
+
+
+KNEES, FEET_RAISED = "knees", "feet_raised"
+KNEE_FLOOR = 0.3  # arm lengths (about 17 cm): knee and wrist keypoints both sit near the floor
 
 
 class PushupCounter(ExerciseCounter):
     name = "pushup"
+
+    def variant(self, excursion: Excursion) -> str | None:
+        return push_up_variant(excursion, self.rules)
 
     @property
     def min_rom(self) -> float:
@@ -40,10 +59,21 @@ class PushupCounter(ExerciseCounter):
         shoulder, wrist = joints.pick("shoulder"), joints.pick("wrist")
         if not arm or not forearm or shoulder is None or wrist is None:
             return None
+        ankle, knee = joints.pick("ankle"), joints.pick("knee")
         arm_chain = joints.chain(("shoulder", "elbow", "wrist"))
-        body = joints.chain(("shoulder", "hip", "ankle")) or joints.chain(
-            ("shoulder", "hip", "knee")
+        body = joints.chain(("shoulder", "hip", "ankle"))
+        thigh = joints.chain(("shoulder", "hip", "knee"))
+        leg = joints.chain(("hip", "knee", "ankle"))
+        knee_angle = None if leg is None else angle_deg(*leg)
+        straight_end = (
+            "knee"
+            if knee_angle is not None and knee_angle < self.rules.knee_pushup_deg
+            else "ankle"
         )
+        head = joints.chain((straight_end, "shoulder", "ear")) or joints.chain(
+            ("knee", "shoulder", "ear")
+        )
+        drop = None if head is None else line_bend_deg(*head)
         return PushupMeasure(
             h=(wrist[1] - shoulder[1]) / arm,
             target=forearm / arm,
@@ -51,23 +81,66 @@ class PushupCounter(ExerciseCounter):
             view=view,
             elbow_angle=None if arm_chain is None else angle_deg(*arm_chain),
             hip_bend=None if body is None else line_bend_deg(*body),
+            knee_line_bend=None if thigh is None else line_bend_deg(*thigh),
+            knee_angle=knee_angle,
+            feet_up=None if ankle is None else (wrist[1] - ankle[1]) / arm,
+            knees_up=None if knee is None else (wrist[1] - knee[1]) / arm,
+            head_drop=None if drop is None else -drop,  # the shoulder above the body-ear line
         )
 
     def cues(self, excursion: Excursion, depth: float, view: str | None) -> list[Cue]:
         rules, t = self.rules, excursion.bottom.t
         found = []
-        if depth < 1.0 - rules.depth_tolerance:
+        if depth < 1.0 - rules.depth_tolerance and judged_in("go_lower", view):
             found.append(cue("go_lower", t, self.name))
-        if view == SIDE:
-            bends = [s.data.hip_bend for s in excursion.samples if s.data is not None]
-            bends = [b for b in bends if b is not None]
-            bend = float(np.median(bends)) if bends else 0.0
-            if bend > rules.pushup_hip_deg:
+        phase = bottom_and_up(excursion)
+        if judged_in("hips_sagging", view):
+            knees = self.variant(excursion) == KNEES
+            bend = median(phase, "knee_line_bend" if knees else "hip_bend")
+            if bend is not None and bend > rules.pushup_hip_deg:
                 found.append(cue("hips_sagging", t, self.name))
-            elif bend < -rules.pushup_hip_deg:
+            elif bend is not None and bend < -rules.pushup_hip_deg:
                 found.append(cue("hips_piking", t, self.name))
-            elbows = [s.data.elbow_angle for s in after_bottom(excursion)]
-            elbows = [e for e in elbows if e is not None]
-            if elbows and max(elbows) < rules.pushup_lockout_deg:
-                found.append(cue("lock_out", excursion.peak.t, self.name))
+        head = median(phase, "head_drop")
+        if judged_in("head_down", view) and head is not None and head > rules.pushup_head_deg:
+            found.append(cue("head_down", t, self.name))
+        elbows = [s.data.elbow_angle for s in after_bottom(excursion)]
+        elbows = [e for e in elbows if e is not None]
+        if judged_in("lock_out", view) and elbows and max(elbows) < rules.pushup_lockout_deg:
+            found.append(cue("lock_out", excursion.peak.t, self.name))
         return found
+
+
+def push_up_variant(excursion: Excursion, rules: ExerciseRules) -> str | None:
+    """Knees: the knee stays bent well below a straight leg and rests on the floor, at the
+    hands' level (medians over the rep). Feet raised: the ankles well above the hands (a
+    straight body on the floor has them at most about 0.4 arm lengths higher: the foot's
+    height). Read from the side only: at an angle the legs recede and a straight knee reads
+    bent in 2D (one leg raised or a knee pulled in, at three quarters, read as 'on the knees')."""
+    samples = [s for s in excursion.samples if s.data is not None]
+    if not samples or samples[0].data.view != SIDE:
+        return None
+    knee, knees_up = median(samples, "knee_angle"), median(samples, "knees_up")
+    if knee is not None and knee < rules.knee_pushup_deg and abs(knees_up or 1.0) < KNEE_FLOOR:
+        return KNEES
+    feet = median(samples, "feet_up")
+    if feet is not None and feet > rules.feet_raised_arms:
+        return FEET_RAISED
+    return None
+
+
+def bottom_and_up(excursion: Excursion) -> list[Sample]:
+    """The samples from the bottom back up to the midpoint of the way up: where the body line
+    sags and the head hangs, before the easy top."""
+    limit = excursion.bottom.h + 0.5 * excursion.rom_up
+    return [
+        s
+        for s in excursion.samples
+        if s.t >= excursion.bottom.t and s.h <= limit and s.data is not None
+    ]
+
+
+def median(samples: list[Sample], field: str) -> float | None:
+    values = [getattr(s.data, field) for s in samples]
+    values = [v for v in values if v is not None]
+    return float(np.median(values)) if values else None

@@ -209,19 +209,49 @@ class ExerciseRules(BaseModel):
         "Bending the elbows to 90 degrees drops the shoulders about 0.45 arm lengths.",
     )
     pushup_hip_deg: float = Field(
-        20.0,
+        11.0,
         gt=0.0,
         lt=90.0,
-        description="Bend at the hip of the shoulder-hip-ankle line (degrees) beyond which the "
-        "hips sag or pike (side view only). A straight plank is within about 10 degrees; 20 "
-        "leaves room for keypoint noise.",
+        description="Bend of the body line (shoulder-hip-ankle; shoulder-hip-knee on the knees) "
+        "beyond which the hips sag (+) or pike (-), as its median from the bottom to halfway "
+        "back up (side view only). On the labelled clips (docs/exercise.md) correct side-view "
+        "reps read -10 to +8 degrees, sagging reps mostly 13-28, piked reps -23 to -26: 11 is "
+        "about midway between the correct reps' edge and the sagging reps' lower quartile.",
+    )
+    pushup_head_deg: float = Field(
+        55.0,
+        gt=0.0,
+        lt=180.0,
+        description="How far the ear hangs below the body line (ankle, or knee on the knees, to "
+        "shoulder, extended), degrees, as its median from the bottom to halfway back up, before "
+        "the cue 'keep your head in line' (side view only). The ear sits above the neck's axis "
+        "and people look ahead or down: correct side-view reps read -16 to +49 degrees in 2D.",
     )
     pushup_lockout_deg: float = Field(
-        150.0,
+        135.0,
         gt=90.0,
         le=180.0,
-        description="Elbow angle at the top of a rep below which the cue 'lock out your arms' "
-        "is given (side view only). Straight arms measure 160-180 degrees in 2D.",
+        description="Best elbow angle on the way up and at the top below which the cue 'lock "
+        "out your arms' is given (side view only). Locked arms of correct reps measure 144-180 "
+        "degrees in 2D (keypoints sit off the joint centres, the arm is seen a little obliquely); "
+        "135 is a clear bend below all of them.",
+    )
+    knee_pushup_deg: float = Field(
+        130.0,
+        gt=90.0,
+        lt=180.0,
+        description="Knee angle (hip-knee-ankle, median over the rep) below which a push-up is "
+        "done on the knees and its body line is judged from shoulder to knee. Straight legs of "
+        "side-view push-ups measure 150-180 degrees in 2D; on the knees the shin folds up or "
+        "back, 50-120.",
+    )
+    feet_raised_arms: float = Field(
+        0.8,
+        gt=0.0,
+        description="Ankles this many arm lengths above the hands (median over the rep) make a "
+        "feet-raised push-up (feet on a box or a wall). Feet on the floor read 0.1-0.4 from the "
+        "side (the foot's height), up to 0.7 at three quarters; feet on a 40 cm box read "
+        "about 0.8.",
     )
 
     # --- recognition, view and placement ------------------------------------------------------
@@ -252,6 +282,15 @@ class ExerciseRules(BaseModel):
         description="Shoulder width / torso length of a body seen face-on (shoulder joints about "
         "0.20 and shoulder-to-hip about 0.29 of body height, Drillis and Contini). The measured "
         "ratio against it gives the camera's angle around the body.",
+    )
+    body_arm_ratio: float = Field(
+        1.61,
+        gt=0.0,
+        description="Shoulder-to-knee distance / arm length (shoulder to wrist) of a body seen "
+        "from the side: 0.533 / 0.332 of body height (Drillis and Contini). Lying, the arms "
+        "stand vertical and keep their length in any view while the body shortens as the "
+        "camera turns towards the head; a shorter ratio marks a three-quarter view. Measured on "
+        "side-view push-up clips: 1.4-1.9, median 1.6.",
     )
     side_view_deg: float = Field(
         40.0,

@@ -6,6 +6,7 @@ from device.errors import ConfigError
 from device.exercise.body import BodyScale, SidePicker
 from device.exercise.classifier import EXERCISE_OF_POSTURE, PRONE, PostureClassifier
 from device.exercise.counter import ExerciseCounter
+from device.exercise.cues import form_checks, view_hint
 from device.exercise.geometry import Joints
 from device.exercise.placement import PlacementMonitor
 from device.exercise.pushup import PushupCounter
@@ -85,7 +86,7 @@ class ExerciseTracker:
         self._last_t = t
         joints = self._joints(pose)
         posture = self._posture.update(joints, t)
-        view = self._view.update(joints, posture, t)
+        view = self._view.update(joints, posture, t, self._scale)
         if joints is not None:
             joints.average = view == FRONT
             self._scale.update(joints, t)
@@ -176,3 +177,5 @@ class ExerciseTracker:
         s.reps = s.counts.get(exercise, 0) if exercise else 0
         s.partial_reps = s.partial_counts.get(exercise, 0) if exercise else 0
         s.phase = self._counters[exercise].segmenter.phase if exercise else "idle"
+        s.form_checks = form_checks(exercise, view)
+        s.view_hint = view_hint(exercise, view)

@@ -23,7 +23,9 @@ class Rep:
     """One repetition. complete=False marks a partial rep (did not reach depth).
 
     Times are in the pose timestamps' seconds; depth is 1.0 at the target depth and above
-    1.0 when deeper; down_s and up_s are the tempo of the two halves.
+    1.0 when deeper; down_s and up_s are the tempo of the two halves. variant: a recognised
+    form of the exercise that is judged by its own line ("knees": push-up on the knees;
+    "feet_raised": feet on a box or a wall), else None.
     """
 
     exercise: str
@@ -35,6 +37,7 @@ class Rep:
     down_s: float
     up_s: float
     cues: tuple[Cue, ...] = ()
+    variant: str | None = None
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -48,7 +51,8 @@ class ExerciseState:
 
     reps and partial_reps are those of the current exercise; counts and partial_counts hold
     every exercise's. phase: idle (no top level seen yet), top, down or up. view: side, front,
-    other (three-quarter) or None; posture: upright, prone or None.
+    other (three-quarter) or None; posture: upright, prone or None. form_checks: the form cues
+    this view lets the engine judge; view_hint: what to change so that all of them work.
     """
 
     exercise: str | None = None
@@ -60,6 +64,8 @@ class ExerciseState:
     partial_counts: dict[str, int] = field(default_factory=dict)
     view: str | None = None
     posture: str | None = None
+    form_checks: list[str] = field(default_factory=list)
+    view_hint: str | None = None
 
     def to_json(self) -> dict:
         data = asdict(self)

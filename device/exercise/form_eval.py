@@ -1,0 +1,193 @@
+"""`repcounter eval-form`: count every clip of a form label table and score the cues.
+
+A form label table (../shared/data/form/labels.tsv) is tab-separated with the columns file,
+label (correct or wrong), view (side, angled, front), fault and optionally exercise (default
+pushup). Two figures are reported:
+
+- per view: the share of correct clips with at least one counted rep that got any form cue
+  (a false cue: the person did nothing wrong);
+- per fault: the share of clips with that fault where the matching cue was given (FAULT_CUES);
+  faults without a cue of their own (variation, unclear, ...) are listed with the share of clips
+  that got any cue, for reading, not as a score.
+Cues of partial reps count too: the phone shows them.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from device.errors import SourceError
+from device.exercise.counting import CountResult
+
+LABEL_COLUMNS = ("file", "label", "view", "fault")
+CORRECT = "correct"
+DEFAULT_EXERCISE = "pushup"
+
+# fault label -> the cue that names it, per exercise
+FAULT_CUES: dict[str, dict[str, str]] = {
+    "pushup": {
+        "sag": "hips_sagging",
+        "pike": "hips_piking",
+        "head-drop": "head_down",
+        "shallow": "go_lower",
+        "lockout": "lock_out",
+    },
+    "squat": {
+        "depth": "go_deeper",
+        "lean": "chest_up",
+        "knees-in": "knees_out",
+        "lockout": "stand_up_fully",
+    },
+}
+
+
+@dataclass(frozen=True)
+class FormLabel:
+    file: str
+    label: str
+    view: str
+    fault: str
+    exercise: str
+
+
+@dataclass(frozen=True)
+class FormClip:
+    """One clip's labels and what the engine made of it."""
+
+    truth: FormLabel
+    result: CountResult
+    seconds: float
+
+    @property
+    def reps(self) -> int:
+        return self.result.count(self.truth.exercise)
+
+    @property
+    def cue_codes(self) -> set[str]:
+        return {c.code for rep in self.result.reps for c in rep.cues}
+
+    @property
+    def expected_cue(self) -> str | None:
+        return FAULT_CUES.get(self.truth.exercise, {}).get(self.truth.fault)
+
+    @property
+    def false_cue(self) -> bool:
+        """A correct clip with counted reps that got any form cue."""
+        return self.truth.label == CORRECT and self.reps > 0 and bool(self.cue_codes)
+
+    @property
+    def caught(self) -> bool:
+        return self.expected_cue in self.cue_codes
+
+
+@dataclass(frozen=True)
+class Share:
+    """`hits` of `clips` (e.g. correct side-view clips with a false cue)."""
+
+    group: str
+    hits: int
+    clips: int
+
+    @property
+    def rate(self) -> float:
+        return self.hits / self.clips if self.clips else 0.0
+
+    def line(self) -> str:
+        return f"{self.group:28s} {self.hits:3d} / {self.clips:3d}  {self.rate:6.1%}"
+
+
+@dataclass(frozen=True)
+class FormSummary:
+    false_cues: list[Share]  # per exercise and view: correct clips with any cue
+    faults: list[Share]  # per exercise and fault with a cue: clips where it was given
+    other: list[Share]  # per exercise and fault without a cue: clips with any cue
+    no_reps: list[str]  # clips where nothing was counted
+
+    def lines(self) -> list[str]:
+        out = ["correct clips (with reps) that got any cue, per view:"]
+        out += ["  " + s.line() for s in self.false_cues]
+        out += ["faulty clips where the matching cue was given, per fault:"]
+        out += ["  " + s.line() for s in self.faults]
+        if self.other:
+            out += ["other labels, clips that got any cue (no matching cue exists):"]
+            out += ["  " + s.line() for s in self.other]
+        out.append(f"clips with no rep counted: {len(self.no_reps)} {' '.join(self.no_reps)}")
+        return out
+
+
+def load_labels(path: Path) -> list[FormLabel]:
+    if not path.is_file():
+        raise SourceError(
+            f"form label table {path} not found: pass the path of a labels.tsv, or run from the "
+            "project root with ../shared/data/form beside it."
+        )
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f, delimiter="\t")
+        missing = [c for c in LABEL_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise SourceError(
+                f"{path} lacks the column(s) {', '.join(missing)}: a form label table is "
+                f"tab-separated with a header naming at least {', '.join(LABEL_COLUMNS)}."
+            )
+        rows = []
+        for line, row in enumerate(reader, start=2):
+            exercise = (row.get("exercise") or DEFAULT_EXERCISE).strip()
+            if exercise not in FAULT_CUES:
+                raise SourceError(
+                    f"{path} line {line}: exercise must be one of {', '.join(FAULT_CUES)}, "
+                    f"not {exercise!r}."
+                )
+            rows.append(FormLabel(row["file"], row["label"], row["view"], row["fault"], exercise))
+    if not rows:
+        raise SourceError(f"{path} lists no clips.")
+    return rows
+
+
+def _share(group: str, clips: list[FormClip], hit: Callable[[FormClip], bool]) -> Share:
+    return Share(group, sum(hit(c) for c in clips), len(clips))
+
+
+def summarise(clips: list[FormClip]) -> FormSummary:
+    def groups(select: Callable[[FormClip], bool], key: Callable[[FormClip], str]) -> dict:
+        out: dict[str, list[FormClip]] = {}
+        for clip in clips:
+            if select(clip):
+                out.setdefault(f"{clip.truth.exercise} {key(clip)}", []).append(clip)
+        return dict(sorted(out.items()))
+
+    correct = groups(lambda c: c.truth.label == CORRECT and c.reps > 0, lambda c: c.truth.view)
+    faults = groups(lambda c: c.expected_cue is not None, lambda c: c.truth.fault)
+    other = groups(
+        lambda c: c.truth.label != CORRECT and c.expected_cue is None, lambda c: c.truth.fault
+    )
+    return FormSummary(
+        false_cues=[_share(k, v, lambda c: c.false_cue) for k, v in correct.items()],
+        faults=[_share(k, v, lambda c: c.caught) for k, v in faults.items()],
+        other=[_share(k, v, lambda c: bool(c.cue_codes)) for k, v in other.items()],
+        no_reps=[c.truth.file for c in clips if c.reps == 0],
+    )
+
+
+def evaluate_form(
+    labels_path: Path,
+    count: Callable[[Path, str], CountResult],
+    progress: Callable[[FormClip], None] | None = None,
+) -> tuple[list[FormClip], FormSummary]:
+    """Count each labelled clip (files beside the table) with its exercise pinned, and score."""
+    rows = load_labels(labels_path)
+    missing = [r.file for r in rows if not (labels_path.parent / r.file).is_file()]
+    if missing:
+        raise SourceError(f"clips listed in {labels_path} are missing: {', '.join(missing)}.")
+    clips = []
+    for row in rows:
+        start = time.perf_counter()
+        result = count(labels_path.parent / row.file, row.exercise)
+        clip = FormClip(row, result, time.perf_counter() - start)
+        clips.append(clip)
+        if progress is not None:
+            progress(clip)
+    return clips, summarise(clips)

@@ -1,0 +1,120 @@
+"""`repcounter eval-form`: scoring on made-up results, label errors, and a CI-sized subset of the
+labelled form clips in ../shared/data/form run through the real pose pipeline."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from device.cli import main
+from device.errors import SourceError
+from device.exercise.commands import format_form_clip
+from device.exercise.counting import CountResult, count_video
+from device.exercise.cues import judged_in
+from device.exercise.form_eval import evaluate_form, load_labels
+from device.exercise.rules import ExerciseRules
+from device.exercise.types import Cue, Rep
+from device.pose.pipeline import PosePipeline
+
+HEADER = "file\tlabel\tview\tfault\n"
+
+
+def rep(*codes: str, complete: bool = True) -> Rep:
+    cues = tuple(Cue(c, c, 1.0, "pushup") for c in codes)
+    return Rep("pushup", complete, 0.0, 1.0, 2.0, 1.0, 1.0, 1.0, cues)
+
+
+def test_scores_false_cues_per_view_and_caught_faults(tmp_path: Path):
+    table = tmp_path / "labels.tsv"
+    table.write_text(
+        HEADER
+        + "a.mp4\tcorrect\tside\tnone\n"
+        + "b.mp4\tcorrect\tside\tnone\n"
+        + "c.mp4\tcorrect\tangled\tnone\n"
+        + "d.mp4\twrong\tside\tsag\n"
+        + "e.mp4\twrong\tside\tsag\n"
+        + "f.mp4\twrong\tside\tvariation\n"
+    )
+    results = {
+        "a.mp4": CountResult("pushup", [rep(), rep("lock_out")]),
+        "b.mp4": CountResult("pushup", [rep()]),
+        "c.mp4": CountResult("pushup", []),  # no rep: not in the false-cue share
+        "d.mp4": CountResult("pushup", [rep("hips_sagging"), rep()]),
+        "e.mp4": CountResult("pushup", [rep("go_lower", complete=False)]),
+        "f.mp4": CountResult("pushup", [rep("go_lower")]),
+    }
+    for name in results:
+        (tmp_path / name).write_bytes(b"")
+    clips, summary = evaluate_form(table, lambda path, exercise: results[path.name])
+    assert [(s.group, s.hits, s.clips) for s in summary.false_cues] == [("pushup side", 1, 2)]
+    assert [(s.group, s.hits, s.clips) for s in summary.faults] == [("pushup sag", 1, 2)]
+    assert [(s.group, s.hits, s.clips) for s in summary.other] == [("pushup variation", 1, 1)]
+    assert summary.no_reps == ["c.mp4", "e.mp4"]
+    assert "no hips_sagging" in format_form_clip(clips[4])
+    assert "false cue" in format_form_clip(clips[0])
+
+
+def test_label_errors_say_what_to_do(tmp_path: Path):
+    with pytest.raises(SourceError, match="not found"):
+        load_labels(tmp_path / "missing.tsv")
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("file\tlabel\nx.mp4\tcorrect\n")
+    with pytest.raises(SourceError, match="lacks the column"):
+        load_labels(bad)
+    bad.write_text("file\tlabel\tview\tfault\texercise\nx.mp4\twrong\tside\tdepth\tlunge\n")
+    with pytest.raises(SourceError, match="exercise must be one of"):
+        load_labels(bad)
+    assert main(["eval-form", str(tmp_path / "nope.tsv")]) == 2
+
+
+def test_squat_labels_use_the_squat_faults(tmp_path: Path):
+    table = tmp_path / "labels.tsv"
+    table.write_text("file\tlabel\tview\tfault\texercise\ns.mp4\twrong\tfront\tknees-in\tsquat\n")
+    (tmp_path / "s.mp4").write_bytes(b"")
+    squat = Rep("squat", True, 0.0, 1.0, 2.0, 1.0, 1.0, 1.0, (Cue("knees_out", "", 1.0),))
+    seen = []
+
+    def count(path: Path, exercise: str) -> CountResult:
+        seen.append(exercise)
+        return CountResult("squat", [squat])
+
+    _, summary = evaluate_form(table, count)
+    assert seen == ["squat"]
+    assert [(s.group, s.hits, s.clips) for s in summary.faults] == [("squat knees-in", 1, 1)]
+
+
+def test_form_clips_subset(shared_data, tmp_path: Path):
+    """Every 10th clip of labels.tsv (a fixed rule, not a pick), through the real pipeline.
+
+    What must hold for each clip follows from its labels: correct clips get no cue at all;
+    no cue contradicts the fault (a sag is not called a pike, nor the reverse; a push-up variant
+    is not called a sag); side-only cues never come in a front view. The issue's targets (80%
+    of sagging clips caught) are measured on the whole set with `repcounter eval-form`; here
+    at least half of the subset's faulty clips must get their cue."""
+    source = shared_data / "form"
+    with (source / "labels.tsv").open(newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    subset = rows[::10]
+    table = tmp_path / "labels.tsv"
+    table.write_text(
+        HEADER + "".join(f"{r['file']}\t{r['label']}\t{r['view']}\t{r['fault']}\n" for r in subset)
+    )
+    for r in subset:
+        (tmp_path / r["file"]).symlink_to(source / r["file"])
+    pipeline, rules = PosePipeline.create(threads=2), ExerciseRules()
+    clips, _ = evaluate_form(
+        table, lambda path, exercise: count_video(path, pipeline, rules, exercise)
+    )
+    contradicts = {"sag": "hips_piking", "pike": "hips_sagging", "variation": "hips_sagging"}
+    for clip in clips:
+        t, codes = clip.truth, clip.cue_codes
+        assert clip.reps >= 1, format_form_clip(clip)
+        if t.label == "correct":
+            assert not codes, format_form_clip(clip)
+        assert contradicts.get(t.fault) not in codes, format_form_clip(clip)
+        if t.view == "front":
+            assert all(judged_in(code, "front") for code in codes), format_form_clip(clip)
+    caught = [c.caught for c in clips if c.expected_cue is not None]
+    assert caught and sum(caught) >= len(caught) / 2, [format_form_clip(c) for c in clips]
