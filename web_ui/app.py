@@ -6,16 +6,27 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
+from device import jsonout
 from web_ui import api, auth, errors, pages
 from web_ui.streams import API_THREADS, StreamSlots
 
 MAX_BODY = 64 * 1024  # settings are a few KiB; anything larger is refused with 413
 
 
+class JsonProvider(DefaultJSONProvider):
+    """Flask's JSON answers through the program's one encoder; keys keep their declared order
+    (settings read in the order the models declare them)."""
+
+    default = staticmethod(jsonout.default)
+    sort_keys = False
+
+
 def create_app(daemon, auth_path: Path) -> Flask:
     """daemon: the object the API reads (device.daemon.service.Daemon or a test double)."""
     app = Flask(__name__)
+    app.json = JsonProvider(app)
     credentials = auth.Credentials(auth_path)
     server = daemon.settings.server
     app.config.update(
@@ -27,7 +38,6 @@ def create_app(daemon, auth_path: Path) -> Flask:
         MAX_CONTENT_LENGTH=MAX_BODY,
         MAX_FORM_MEMORY_SIZE=MAX_BODY,
     )
-    app.json.sort_keys = False  # keep settings in their declared order
     names = auth.local_host_names()
     app.extensions.update(
         daemon=daemon,

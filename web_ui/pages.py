@@ -9,13 +9,12 @@ templates/pages/login.html, rendered by web_ui.auth with csrf_token and an optio
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, current_app, redirect, render_template, url_for
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
+from device import jsonout
 from device.daemon import config
 from device.pose.keypoints import KEYPOINT_NAMES, SKELETON_EDGES
 from web_ui import auth
@@ -50,8 +49,8 @@ def index() -> str | Response:
     return _page(
         "pages/live.html",
         "pages.index",
-        keypoint_names=json.dumps(KEYPOINT_NAMES),
-        skeleton_edges=json.dumps(SKELETON_EDGES),
+        keypoint_names=jsonout.dumps(KEYPOINT_NAMES),
+        skeleton_edges=jsonout.dumps(SKELETON_EDGES),
         min_keypoint_score=daemon.settings.exercise.min_keypoint_score,
         min_pose_score=daemon.settings.exercise.min_pose_score,
     )
@@ -73,4 +72,4 @@ def settings() -> str | Response:
 def settings_schema() -> Markup:
     """The settings' JSON schema for the page, fields in the order the models declare them
     (the API's JSON answers sort their keys), escaped for a <script type="application/json">."""
-    return htmlsafe_json_dumps(config.Settings.model_json_schema(), dumps=json.dumps)
+    return htmlsafe_json_dumps(config.Settings.model_json_schema(), dumps=jsonout.dumps)

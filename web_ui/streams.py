@@ -75,11 +75,11 @@ def sse_response(daemon) -> Response:
         for kind in ("state", "health"):
             latest = daemon.bus.latest(kind)
             if latest is not None and (kinds is None or kind in kinds):
-                yield latest.sse()
+                yield latest.sse
         while True:
             event = subscription.get(KEEPALIVE_S)
             if event is not None:
-                yield event.sse()
+                yield event.sse
             elif subscription.closed:
                 return
             else:

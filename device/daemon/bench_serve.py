@@ -14,7 +14,6 @@ every SSE client's stream is written.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import subprocess
@@ -24,13 +23,14 @@ import threading
 import time
 from pathlib import Path
 
+from device import jsonout
 from device.daemon import config
 from device.daemon.api_client import ApiClient
 from device.daemon.service import rss_bytes
 from device.errors import RepCounterError
 
 SHARED_CLIP = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "clips" / "darebee_squat.mp4"
+    Path(__file__).resolve().parents[3] / "shared" / "data" / "clips" / "darebee_squat.mp4"
 )
 PASSWORD = "bench-serve-password"
 SERVING = re.compile(r"serving on http://[\d.]+:(\d+)")
@@ -50,7 +50,7 @@ def spawn_serve(
     ]  # fmt: skip
     log = log_path.open("wb")
     process = subprocess.Popen(
-        command, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1]
+        command, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2]
     )
     log.close()
     deadline = time.monotonic() + timeout
@@ -190,7 +190,7 @@ def run_bench_serve(args: argparse.Namespace) -> int:
         "frames_in_long_run": fast["frames_processed"],
     }
     if args.json:
-        print(json.dumps(report, indent=1))
+        print(jsonout.dumps(report, indent=1))
         return 0
     print(f"clip {report['clip']} on {report['cpus']} CPUs, backend {report['backend']}")
     for name, latency in report["latency_ms"].items():

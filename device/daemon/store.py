@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from device import jsonout
 from device.errors import RepCounterError
 
 MIGRATIONS: tuple[str, ...] = (
@@ -275,7 +276,7 @@ class Store:
         return rows
 
     def export_json(self) -> str:
-        return json.dumps({"schema": self.version, "reps": self.export_rows()}, indent=1)
+        return jsonout.dumps({"schema": self.version, "reps": self.export_rows()}, indent=1)
 
     def export_csv(self) -> str:
         out = io.StringIO()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
+from device import jsonout
 from device.exercise import augment
 from device.exercise.counting import CountResult, count_video
 from device.exercise.evaluation import ClipScore, EvalSummary, evaluate
@@ -86,7 +86,7 @@ def print_result(result: CountResult) -> None:
 def run_count(args: argparse.Namespace) -> int:
     result = count_video(args.video, _pipeline(args), ExerciseRules(), args.exercise)
     if args.json:
-        print(json.dumps(result.to_json()))
+        print(jsonout.dumps(result.to_json()))
     else:
         print_result(result)
     return 0
