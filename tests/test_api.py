@@ -9,6 +9,9 @@ import os
 import socket
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -35,12 +38,12 @@ def clip(tmp_path_factory):
     return path
 
 
-@pytest.fixture
-def daemon(tmp_path, clip):
-    settings = config.Settings(camera={"file_loop": True}, server={"threads": 8})
-    config.save(settings, tmp_path / "settings.toml")
+@contextmanager
+def serve(data_dir: Path, clip: Path, settings: config.Settings) -> Iterator[Daemon]:
+    """A running daemon on 127.0.0.1 (any port) with the stand-in model and exercise engine."""
+    config.save(settings, data_dir / "settings.toml")
     daemon = Daemon(
-        tmp_path,
+        data_dir,
         source=str(clip),
         host="127.0.0.1",
         port=0,
@@ -52,10 +55,19 @@ def daemon(tmp_path, clip):
     stop = threading.Event()
     supervisor = threading.Thread(target=daemon.run, args=(stop,))
     supervisor.start()
-    yield daemon
-    stop.set()
-    supervisor.join(5)
-    daemon.shutdown()
+    try:
+        yield daemon
+    finally:
+        stop.set()
+        supervisor.join(5)
+        daemon.shutdown()
+
+
+@pytest.fixture
+def daemon(tmp_path, clip):
+    settings = config.Settings(camera={"file_loop": True}, server={"threads": 8})
+    with serve(tmp_path, clip, settings) as daemon:
+        yield daemon
 
 
 def logged_in_client(daemon):

@@ -164,6 +164,8 @@ class Daemon:
             if now - last_health >= HEALTH_EVERY_S:
                 last_health = now
                 self.bus.publish("health", self.health())
+            if self.workout is not None:
+                self.workout.writer.retry()  # reps waiting for a full or read-only disk
             pipeline = self.pipeline
             reason = pipeline.stalled(STALL_S, now) if pipeline else None
             if reason:
@@ -190,6 +192,12 @@ class Daemon:
                     dispatcher.close()
         if self._server_thread is not None:
             self._server_thread.join(3)
+        if self.workout is not None and (waiting := self.workout.writer.flush_now()):
+            log.error(
+                "%d reps could not be saved before stopping: %s",
+                waiting,
+                self.workout.writer.error,
+            )
         if self.store is not None:
             self.store.close()
         self.notifier.close()
@@ -294,9 +302,12 @@ class Daemon:
         backend = getattr(self.pose, "backend", None)
         usage = shutil.disk_usage(self.data_dir)
         db = self.data_dir / "history.sqlite3"
+        storage = self.workout.writer.status() if self.workout else None
+        warnings = self._storage_warnings(storage, usage.free)
         ok = pipeline is not None and status["camera"]["state"] in ("ok", "ended")
         return {
-            "status": "ok" if ok else "degraded",
+            "status": "ok" if ok and not warnings else "degraded",
+            "warnings": warnings,
             "version": _version(),
             "uptime_s": round(time.monotonic() - self.started, 1),
             "source": self.source_text,
@@ -312,9 +323,36 @@ class Daemon:
                 "total_bytes": usage.total,
             },
             "history_bytes": db.stat().st_size if db.exists() else 0,
+            "storage": storage,
             "clients": self.bus.subscriber_count,
             "rss_bytes": rss_bytes(),
         }
+
+    def _storage_warnings(self, storage: dict | None, free_bytes: int) -> list[dict]:
+        """Health warnings of kind "storage": writes fail, or the disk is nearly full."""
+        warnings = []
+        if storage and storage["error"]:
+            warnings.append(
+                {
+                    "kind": "storage",
+                    "message": f"reps cannot be saved ({storage['error']}): "
+                    f"{storage['pending_reps']} wait in memory"
+                    + (f", {storage['lost_reps']} lost" if storage["lost_reps"] else ""),
+                    "fix": f"free space in {self.data_dir} (or make it writable): the waiting "
+                    "reps are saved as soon as it can be written, if RepCounter keeps running",
+                }
+            )
+        limit = self.settings.storage.warn_free_mb * 1_000_000
+        if free_bytes < limit:
+            warnings.append(
+                {
+                    "kind": "storage",
+                    "message": f"only {free_bytes / 1e6:.0f} MB free in {self.data_dir}",
+                    "fix": "free space on that disk by deleting files you no longer need (this "
+                    f"shows below storage.warn_free_mb = {self.settings.storage.warn_free_mb} MB)",
+                }
+            )
+        return warnings
 
 
 def _version() -> str:

@@ -124,7 +124,8 @@ class Store:
     # --- writing ---------------------------------------------------------------------------
 
     def add_rep(self, rep: RepRecord, set_id: int | None, session_gap_s: float) -> tuple[int, int]:
-        """Store a rep in one transaction, opening a set (and a session) when set_id is None.
+        """Store a rep in one transaction, opening its set (and a session) when the set is new:
+        set_id None (the database picks the id) or an id not in the table yet.
 
         A new set joins the latest session when that session's last rep is less than
         session_gap_s before this rep; otherwise it opens a new session. Returns
@@ -133,19 +134,19 @@ class Store:
         """
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
-            if set_id is None:
-                session_id = self._session_for(rep.started_at, session_gap_s)
-                set_id = self._db.execute(
-                    "INSERT INTO sets (session_id, exercise, started_at, ended_at)"
-                    " VALUES (?,?,?,?)",
-                    (session_id, rep.exercise, rep.started_at, rep.ended_at),
-                ).lastrowid
-            else:
+            row = None
+            if set_id is not None:
                 row = self._db.execute(
                     "SELECT session_id FROM sets WHERE id=?", (set_id,)
                 ).fetchone()
-                if row is None:
-                    raise StoreError(f"set {set_id} does not exist")
+            if row is None:
+                session_id = self._session_for(rep.started_at, session_gap_s)
+                set_id = self._db.execute(
+                    "INSERT INTO sets (id, session_id, exercise, started_at, ended_at)"
+                    " VALUES (?,?,?,?,?)",
+                    (set_id, session_id, rep.exercise, rep.started_at, rep.ended_at),
+                ).lastrowid
+            else:
                 session_id = row[0]
             self._db.execute(
                 "INSERT INTO reps (set_id, exercise, complete, started_at, ended_at, depth, down_s,"
@@ -170,6 +171,11 @@ class Store:
                 (rep.ended_at, session_id),
             )
         return session_id, set_id
+
+    def next_set_id(self) -> int:
+        """The id the next new set gets (the writer numbers sets before they are stored)."""
+        with self._lock:
+            return self._db.execute("SELECT coalesce(max(id), 0) + 1 FROM sets").fetchone()[0]
 
     def _session_for(self, at: float, gap_s: float) -> int:
         row = self._db.execute(
