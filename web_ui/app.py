@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.routing import IntegerConverter
 
 from device import jsonout
 from web_ui import api, auth, errors, pages
@@ -23,10 +24,20 @@ class JsonProvider(DefaultJSONProvider):
     sort_keys = False
 
 
+class SqliteInt(IntegerConverter):
+    """<int:...> route parts bounded to SQLite's INTEGER: /api/sessions/9223372036854775808 is
+    a 404 (no such route), not an overflow inside the query."""
+
+    def __init__(self, url_map, **kwargs) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, **kwargs)
+
+
 def create_app(daemon, auth_path: Path) -> Flask:
     """daemon: the object the API reads (device.daemon.service.Daemon or a test double)."""
     app = Flask(__name__)
     app.json = JsonProvider(app)
+    app.url_map.converters["int"] = SqliteInt
     credentials = auth.Credentials(auth_path)
     server = daemon.settings.server
     app.config.update(
@@ -57,6 +68,8 @@ def create_app(daemon, auth_path: Path) -> Flask:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if request.endpoint != "static":  # pages and API answers are private and live
+            response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",

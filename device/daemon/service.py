@@ -120,6 +120,7 @@ class Daemon:
         from waitress.server import create_server
 
         from web_ui.app import create_app
+        from web_ui.errors import JsonErrorChannel
 
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.store = Store(self.data_dir / "history.sqlite3")
@@ -144,6 +145,7 @@ class Daemon:
                 f"cannot listen on {self.host}:{self.port} ({exc.strerror}): is another "
                 "repcounter running? Use --port or server.port to pick another port."
             ) from exc
+        self.server.channel_class = JsonErrorChannel
         self.port = int(self.server.effective_port)
         self._start_pipeline()
         self._server_thread = threading.Thread(target=self.server.run, name="http", daemon=True)
