@@ -54,3 +54,11 @@ def test_numpy_values_are_encoded():
     data = {"complete": np.bool_(False), "depth": np.float32(0.5), "xy": np.arange(2)}
     event = bus.publish("rep", data)
     assert json.loads(event.payload) == {"complete": False, "depth": 0.5, "xy": [0, 1]}
+
+
+def test_get_all_takes_every_queued_event_at_once():
+    bus = EventBus()
+    with bus.subscribe() as sub:
+        assert sub.get_all(0.01) == []
+        sent = [bus.publish("pose", {"i": i}) for i in range(3)]
+        assert sub.get_all(0.1) == sent and sub.get_all(0.01) == []

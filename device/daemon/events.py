@@ -62,6 +62,15 @@ class Subscription:
                 self._ready.wait(timeout)
             return self._queue.popleft() if self._queue else None
 
+    def get_all(self, timeout: float) -> list[Event]:
+        """Every queued event (waiting up to timeout seconds for one); [] on timeout or close."""
+        with self._ready:
+            if not self._queue and not self.closed:
+                self._ready.wait(timeout)
+            events = list(self._queue)
+            self._queue.clear()
+            return events
+
     def close(self) -> None:
         with self._ready:
             self.closed = True
