@@ -19,9 +19,10 @@ from web_ui.errors import json_error
 KEEPALIVE_S = 15.0
 # An SSE stream writes at most this often (20 times a second, twice the default preview rate):
 # events that arrive meanwhile go out together in one write. A video processed at 200 fps then
-# costs each client 20 wake-ups and writes a second instead of 200+; measured with a stand-in
-# 4 ms model at 110-190 fps, 10 clients added 1.2 ms of server CPU per frame one write per event,
-# 0.4 ms at 25 ms, 0.15 ms at 50 ms. The phone's skeleton is drawn at most 20 times a second.
+# costs each client 20 wake-ups and writes a second instead of 200+. Measured with a stand-in
+# 4 ms model at 100-190 fps, 10 clients added about 1.2 ms of server CPU per frame with one write
+# per event, 0.3-0.5 ms at 25 ms, 0.1-0.4 ms at 50 ms (README, measured figures). The phone's
+# skeleton is then drawn at most 20 times a second.
 SSE_WRITE_INTERVAL_S = 0.05
 API_THREADS = 4  # server threads kept free of streams
 BOUNDARY = "frame"
