@@ -39,9 +39,11 @@ def clip(tmp_path_factory):
 
 
 @contextmanager
-def serve(data_dir: Path, clip: Path, settings: config.Settings) -> Iterator[Daemon]:
-    """A running daemon on 127.0.0.1 (any port) with the stand-in model and exercise engine."""
-    config.save(settings, data_dir / "settings.toml")
+def serve(data_dir: Path, clip: Path, settings: config.Settings | None) -> Iterator[Daemon]:
+    """A running daemon on 127.0.0.1 (any port) with the stand-in model and exercise engine;
+    settings None: the data folder's settings file as it is."""
+    if settings is not None:
+        config.save(settings, data_dir / "settings.toml")
     daemon = Daemon(
         data_dir,
         source=str(clip),

@@ -4,6 +4,8 @@ server's limit, a malformed request line)."""
 
 from __future__ import annotations
 
+import sqlite3
+
 from flask import Flask, Response, jsonify
 from waitress.channel import HTTPChannel
 from waitress.task import ErrorTask
@@ -25,6 +27,11 @@ def register(app: Flask) -> None:
             return exc.response
         field = "body" if exc.code == 413 else None
         return json_error(exc.code or 500, exc.description or exc.name, field)
+
+    @app.errorhandler(sqlite3.OperationalError)
+    def _history_unavailable(exc: sqlite3.OperationalError):
+        # The disk is full, read-only or failing (health says so): not a bug of the request.
+        return json_error(503, f"the history cannot be read now ({exc}): see /api/health")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from device.daemon.store import RepRecord
+from device.daemon.store import RepRecord, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +36,10 @@ class RepStore(Protocol):
 
 
 class SetIds(Protocol):
-    """The set a queued rep belongs to: its id is fixed, its session is known once stored."""
+    """The set a queued rep belongs to: its session is known once stored, and so is its id
+    when the store could not be read to number it (None until then)."""
 
-    id: int
+    id: int | None
     session_id: int | None
 
 
@@ -128,12 +129,14 @@ class RepWriter:
         while self._queue:
             item = self._queue[0]
             try:
-                session_id, _ = self.store.add_rep(item.record, item.set.id, item.session_gap_s)
-            except (sqlite3.Error, OSError) as exc:
+                session_id, set_id = self.store.add_rep(
+                    item.record, item.set.id, item.session_gap_s
+                )
+            except (sqlite3.Error, OSError, StoreError) as exc:
                 self._failed(f"{type(exc).__name__}: {exc}", now)
                 return
             self._queue.popleft()
-            item.set.session_id = session_id
+            item.set.id, item.set.session_id = set_id, session_id
             written += 1
         if self.error is not None:
             log.warning(

@@ -166,6 +166,8 @@ class Daemon:
             if now - last_health >= HEALTH_EVERY_S:
                 last_health = now
                 self.bus.publish("health", self.health())
+            if self.store is not None and self.store.error:
+                self.store.try_open()  # it could not be opened at start (full disk)
             if self.workout is not None:
                 self.workout.writer.retry()  # reps waiting for a full or read-only disk
             pipeline = self.pipeline
@@ -305,6 +307,8 @@ class Daemon:
         usage = shutil.disk_usage(self.data_dir)
         db = self.data_dir / "history.sqlite3"
         storage = self.workout.writer.status() if self.workout else None
+        if storage is not None and self.store is not None and not storage["error"]:
+            storage["error"] = self.store.error  # not even opened yet (full disk at start)
         warnings = self._storage_warnings(storage, usage.free)
         ok = pipeline is not None and status["camera"]["state"] in ("ok", "ended")
         return {

@@ -4,17 +4,20 @@ Idle time is measured on the pose clock (the frames' timestamps), so a video pro
 than real time groups its reps as they happened. History is stored with wall-clock times.
 A change of exercise, or a clock that jumps back (a new source), also ends the set.
 Set ids are numbered here, before the set is stored, so a set whose reps wait in memory (the
-disk is full) has its id on the phone all the same.
+disk is full) has its id on the phone all the same; only while the history could not even be
+opened since the start are new sets numbered by the store when they are written (id None
+until then).
 """
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from device.daemon.rep_writer import RepWriter
-from device.daemon.store import RepRecord, Store
+from device.daemon.store import RepRecord, Store, StoreError
 from device.exercise.types import Rep
 
 
@@ -22,7 +25,7 @@ from device.exercise.types import Rep
 class OpenSet:
     """The set in progress."""
 
-    id: int
+    id: int | None  # None only until stored, when the history could not be read to number it
     session_id: int | None  # None until its first rep is stored
     exercise: str
     reps: int
@@ -51,7 +54,7 @@ class Workout:
     ) -> None:
         self.store = store
         self.writer = RepWriter(store)
-        self._next_set_id = store.next_set_id()
+        self._next_set_id: int | None = None
         self.set_idle_s = set_idle_s
         self.session_gap_s = session_gap_s
         self.wall_clock = wall_clock
@@ -79,8 +82,7 @@ class Workout:
             cues=tuple(cue.code for cue in rep.cues),
         )
         if self.current is None:
-            self.current = OpenSet(self._next_set_id, None, rep.exercise, 0, 0, rep.t_end)
-            self._next_set_id += 1
+            self.current = OpenSet(self._new_set_id(), None, rep.exercise, 0, 0, rep.t_end)
         saved = self.writer.write(record, self.current, self.session_gap_s)
         if rep.complete:
             self.current.reps += 1
@@ -88,6 +90,17 @@ class Workout:
             self.current.partial_reps += 1
         self.current.last_t = rep.t_end
         return self.current, ended, saved
+
+    def _new_set_id(self) -> int | None:
+        if self._next_set_id is None:
+            if self.writer.pending:
+                return None  # sets numbered by the store wait: the next id is not known yet
+            try:
+                self._next_set_id = self.store.next_set_id()
+            except (sqlite3.Error, StoreError):
+                return None  # the store numbers the set when it can write it
+        self._next_set_id += 1
+        return self._next_set_id - 1
 
     def tick(self, t: float) -> OpenSet | None:
         """Called with each frame's time: ends the open set once it has been idle long enough."""
