@@ -143,9 +143,11 @@ class Store:
             if transient(exc):
                 self.error = f"{exc.sqlite_errorname}: {exc}"
                 raise
-            raise StoreError(f"cannot open the history database {self.path}: {exc}") from exc
-        except StoreError:
+            self.error = f"cannot open the history database {self.path}: {exc}"
+            raise StoreError(self.error) from exc
+        except StoreError as exc:
             db.close()
+            self.error = str(exc)
             raise
         if self.error is not None:
             log.warning("the history database %s is open now", self.path)
@@ -153,11 +155,11 @@ class Store:
         return db
 
     def try_open(self) -> bool:
-        """Open the database if it is not open yet; False while its disk still fails."""
+        """Open the database if it is not open yet; False while it cannot be (`error`)."""
         with self._lock:
             try:
                 self._connection()
-            except sqlite3.Error:
+            except (sqlite3.Error, StoreError):
                 return False
         return True
 
