@@ -9,6 +9,9 @@ import os
 import socket
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -35,12 +38,14 @@ def clip(tmp_path_factory):
     return path
 
 
-@pytest.fixture
-def daemon(tmp_path, clip):
-    settings = config.Settings(camera={"file_loop": True}, server={"threads": 8})
-    config.save(settings, tmp_path / "settings.toml")
+@contextmanager
+def serve(data_dir: Path, clip: Path, settings: config.Settings | None) -> Iterator[Daemon]:
+    """A running daemon on 127.0.0.1 (any port) with the stand-in model and exercise engine;
+    settings None: the data folder's settings file as it is."""
+    if settings is not None:
+        config.save(settings, data_dir / "settings.toml")
     daemon = Daemon(
-        tmp_path,
+        data_dir,
         source=str(clip),
         host="127.0.0.1",
         port=0,
@@ -52,10 +57,19 @@ def daemon(tmp_path, clip):
     stop = threading.Event()
     supervisor = threading.Thread(target=daemon.run, args=(stop,))
     supervisor.start()
-    yield daemon
-    stop.set()
-    supervisor.join(5)
-    daemon.shutdown()
+    try:
+        yield daemon
+    finally:
+        stop.set()
+        supervisor.join(5)
+        daemon.shutdown()
+
+
+@pytest.fixture
+def daemon(tmp_path, clip):
+    settings = config.Settings(camera={"file_loop": True}, server={"threads": 8})
+    with serve(tmp_path, clip, settings) as daemon:
+        yield daemon
 
 
 def logged_in_client(daemon):
@@ -186,6 +200,17 @@ def test_settings_apply_live_or_restart_the_pipeline(daemon):
     assert config.load(daemon.settings_path).camera.fps == 15  # validate saves nothing
     schema = client.get("/api/settings/schema").json
     assert "camera" in schema["properties"]
+
+
+def test_private_answers_are_not_cached_and_numpy_values_encode(daemon):
+    client, _ = logged_in_client(daemon)
+    for path in ("/", "/history", "/settings", "/api/state", "/api/export", "/api/health"):
+        assert client.get(path).headers["Cache-Control"] == "no-store", path
+    assert client.get("/static/js/api.js").headers.get("Cache-Control") != "no-store"
+    assert json.loads(daemon.app.json.dumps({"ok": np.bool_(True), "xy": np.zeros(2)})) == {
+        "ok": True,
+        "xy": [0.0, 0.0],
+    }
 
 
 def test_history_state_health_and_export(daemon):
@@ -423,6 +448,9 @@ def test_malformed_and_hostile_requests_change_nothing(daemon):
         ("GET", "/api/sessions/%2e%2e%2f%2e%2e%2fetc%2fpasswd", {}, 404, None),
         ("GET", "/api/sets/-1", {}, 404, None),
         ("GET", "/api/sets/999999", {}, 404, "set_id"),
+        ("GET", f"/api/sessions/{2**63 - 1}", {}, 404, "session_id"),
+        ("GET", f"/api/sessions/{2**63}", {}, 404, None),  # past SQLite's INTEGER
+        ("GET", f"/api/sets/{10**30}", {}, 404, None),
         ("GET", "/static/../../../../etc/passwd", {}, 404, None),
         ("GET", "/api/export?format=../../etc/passwd", {}, 400, "format"),
         ("GET", "/api/totals?period=year", {}, 400, "period"),
@@ -455,7 +483,13 @@ def test_real_server_rejects_bad_host_and_huge_bodies(daemon):
             b"Cookie: repcounter_session=" + client.cookie.encode() + b"\r\n"
             b"X-CSRF-Token: " + client.csrf.encode() + b"\r\nContent-Length: 2097152\r\n\r\n{"
         )
-        assert raw.recv(100).startswith(b"HTTP/1.1 413 ")
+        raw.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := raw.recv(4096):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413 ") and b"Content-Type: application/json" in head
+    assert json.loads(body)["field"] == "body"
     assert client.json("GET", "/api/health")[0] == 200
 
 

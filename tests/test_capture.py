@@ -101,6 +101,19 @@ def test_missing_sources_say_so(tmp_path):
         open_source(SourceSpec("picamera", 0), CaptureOptions())  # no picamera2 here
 
 
+def test_a_file_that_is_not_a_video_says_what_is_wrong(tmp_path):
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video")
+    empty = tmp_path / "empty.mp4"
+    empty.touch()
+    for path, message in ((text, "not a video file"), (tmp_path, "a folder")):
+        with pytest.raises(SourceError, match=message) as raised:
+            VideoFileSource(path)
+        assert not isinstance(raised.value, SourceMissing)
+    with pytest.raises(SourceError, match=r"not a video file|no readable frames"):
+        VideoFileSource(empty, realtime=False).read()
+
+
 def test_auto_without_any_camera_is_missing(monkeypatch):
     monkeypatch.setattr("device.capture.sources.webcam_devices", lambda: [])
     monkeypatch.setattr(picamera, "camera_count", lambda: 0)

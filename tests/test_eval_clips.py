@@ -9,7 +9,7 @@ import json
 import pytest
 
 from device.cli import main
-from device.exercise import augment
+from device.exercise import augment, commands
 from device.exercise.commands import format_score
 from device.exercise.counting import count_video
 from device.exercise.evaluation import count_error, evaluate, load_truth
@@ -43,6 +43,16 @@ def test_count_command_json(clips, capsys):
     assert result["exercise"] == "squat" and result["reps"] == 1
     rep = result["rep_list"][0]
     assert rep["t_start"] < rep["t_bottom"] < rep["t_end"] and rep["complete"]
+
+
+def test_count_command_json_with_partial_reps(clips, capsys, monkeypatch):
+    # A depth nobody reaches makes every rep partial: the path a numpy bool once broke.
+    monkeypatch.setattr(commands, "ExerciseRules", lambda: ExerciseRules(count_depth=3.0))
+    clip = str(clips / "calimiro_push-up_40.mp4")
+    assert main(["count", clip, "--json", "--threads", "2"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["rep_list"] and not any(rep["complete"] for rep in result["rep_list"])
+    assert result["partial_reps"] == len(result["rep_list"])
 
 
 def test_count_command_text(clips, capsys):

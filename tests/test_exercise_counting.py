@@ -91,6 +91,8 @@ def test_half_rep_is_partial_with_its_cue():
     assert partial.depth < 0.5
     assert [c.code for c in partial.cues][:1] == ["go_deeper"]
     assert result.reps.index(partial) == 2  # reported in its place, between the full reps
+    # Plain bools, not numpy's (which the standard JSON encoder refuses).
+    assert all(type(rep.complete) is bool for rep in result.reps)
 
 
 def test_shallow_rep_among_deep_ones_is_partial():

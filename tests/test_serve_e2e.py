@@ -15,6 +15,7 @@ from device.capture.frame import Captured
 from device.capture.preview import PreviewBuffer
 from device.capture.runner import Backoff
 from device.capture.sources import VideoFileSource
+from device.daemon import config
 from device.daemon.api_client import ApiClient
 from device.daemon.bench_serve import spawn_serve
 from device.daemon.events import EventBus
@@ -99,6 +100,21 @@ def test_serve_counts_a_real_clip_and_keeps_the_set(shared_data, tmp_path):
         "SELECT count(*) FROM reps WHERE complete = 1 AND set_id = ?", (sets[0][0],)
     )
     assert stored.fetchone()[0] == len(complete)
+
+
+def test_partial_reps_reach_the_phone_and_the_history(shared_data, tmp_path):
+    # A depth nobody reaches: every rep is partial (a numpy bool once broke each such event).
+    config.save(config.Settings(exercise={"count_depth": 3.0}), tmp_path / "data" / "settings.toml")
+    process, client = start(shared_data, tmp_path, "calimiro_push-up_40.mp4")
+    try:
+        assert wait_until(lambda: client.set_ends, 90), (tmp_path / "serve.log").read_text()[-3000:]
+        stored = client.api.json("GET", "/api/reps")[1]["reps"]
+    finally:
+        stop(process)
+    assert len(client.reps) == len(stored) > 0
+    assert [r["complete"] for r in client.reps] == [r["complete"] for r in stored]
+    assert not any(r["complete"] for r in stored)
+    assert all(r["saved"] for r in client.reps)
 
 
 def test_kill_9_during_a_set_loses_no_completed_rep(shared_data, tmp_path):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import threading
+
+import numpy as np
 
 from device.daemon.events import EventBus
 
@@ -14,7 +17,7 @@ def test_every_subscriber_gets_each_event_once_serialised():
         event = bus.publish("rep", {"n": 1})
         assert a.get(0.1).kind == "pose" and a.get(0.1) is event
         assert b.get(0.1) is event and b.get(0.01) is None
-        assert event.sse() == f'id: {event.id}\nevent: rep\ndata: {{"n":1}}\n\n'.encode()
+        assert event.sse == f'id: {event.id}\nevent: rep\ndata: {{"n":1}}\n\n'.encode()
     assert bus.subscriber_count == 0
 
 
@@ -44,3 +47,18 @@ def test_latest_of_each_kind():
     bus.publish("state", {"reps": 1})
     bus.publish("state", {"reps": 2})
     assert bus.latest("state").data == {"reps": 2} and bus.latest("health") is None
+
+
+def test_numpy_values_are_encoded():
+    bus = EventBus()
+    data = {"complete": np.bool_(False), "depth": np.float32(0.5), "xy": np.arange(2)}
+    event = bus.publish("rep", data)
+    assert json.loads(event.payload) == {"complete": False, "depth": 0.5, "xy": [0, 1]}
+
+
+def test_get_all_takes_every_queued_event_at_once():
+    bus = EventBus()
+    with bus.subscribe() as sub:
+        assert sub.get_all(0.01) == []
+        sent = [bus.publish("pose", {"i": i}) for i in range(3)]
+        assert sub.get_all(0.1) == sent and sub.get_all(0.01) == []

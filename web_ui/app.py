@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.routing import IntegerConverter
 
+from device import jsonout
 from web_ui import api, auth, errors, pages
 from web_ui.credentials import Credentials
 from web_ui.logins import LoginStore
@@ -16,10 +19,29 @@ from web_ui.throttle import Hasher, Throttle
 MAX_BODY = 64 * 1024  # settings are a few KiB; anything larger is refused with 413
 
 
+class JsonProvider(DefaultJSONProvider):
+    """Flask's JSON answers through the program's one encoder; keys keep their declared order
+    (settings read in the order the models declare them)."""
+
+    default = staticmethod(jsonout.default)
+    sort_keys = False
+
+
+class SqliteInt(IntegerConverter):
+    """<int:...> route parts bounded to SQLite's INTEGER: /api/sessions/9223372036854775808 is
+    a 404 (no such route), not an overflow inside the query."""
+
+    def __init__(self, url_map, **kwargs) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, **kwargs)
+
+
 def create_app(daemon, auth_path: Path) -> Flask:
     """daemon: the object the API reads (device.daemon.service.Daemon or a test double).
     auth.json and logins.json live in auth_path's folder."""
     app = Flask(__name__)
+    app.json = JsonProvider(app)
+    app.url_map.converters["int"] = SqliteInt
     credentials = Credentials(auth_path)
     server = daemon.settings.server
     app.config.update(
@@ -31,7 +53,6 @@ def create_app(daemon, auth_path: Path) -> Flask:
         MAX_CONTENT_LENGTH=MAX_BODY,
         MAX_FORM_MEMORY_SIZE=MAX_BODY,
     )
-    app.json.sort_keys = False  # keep settings in their declared order
     names = auth.local_host_names()
     app.extensions.update(
         daemon=daemon,
@@ -55,6 +76,8 @@ def create_app(daemon, auth_path: Path) -> Flask:
         # same-origin, not no-referrer: under no-referrer browsers send `Origin: null` on
         # their own form posts, and a null origin is refused (web_ui.auth).
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint != "static":  # pages and API answers are private and live
+            response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault(
             "Content-Security-Policy",
             # media-src data:: the silent looping video that keeps the screen awake (NoSleep.js)

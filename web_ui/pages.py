@@ -9,13 +9,12 @@ templates/pages/login.html, rendered by web_ui.auth with csrf_token and an optio
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, current_app, redirect, render_template, url_for
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
+from device import jsonout
 from device.daemon import config
 from device.pose.keypoints import KEYPOINT_NAMES, SKELETON_EDGES
 from web_ui import auth
@@ -47,8 +46,8 @@ def _pose_context() -> dict:
     """What the skeleton overlay needs: keypoint names, bones and the score thresholds."""
     rules = current_app.extensions["daemon"].settings.exercise
     return {
-        "keypoint_names": json.dumps(KEYPOINT_NAMES),
-        "skeleton_edges": json.dumps(SKELETON_EDGES),
+        "keypoint_names": jsonout.dumps(KEYPOINT_NAMES),
+        "skeleton_edges": jsonout.dumps(SKELETON_EDGES),
         "min_keypoint_score": rules.min_keypoint_score,
         "min_pose_score": rules.min_pose_score,
     }
@@ -104,7 +103,7 @@ def manifest() -> Response:
             _icon("maskable-512", 512, "maskable"),
         ],
     }
-    return Response(json.dumps(body), mimetype="application/manifest+json")
+    return Response(jsonout.dumps(body), mimetype="application/manifest+json")
 
 
 def _icon(name: str, size: int, purpose: str) -> dict:
@@ -115,4 +114,4 @@ def _icon(name: str, size: int, purpose: str) -> dict:
 def settings_schema() -> Markup:
     """The settings' JSON schema for the page, fields in the order the models declare them
     (the API's JSON answers sort their keys), escaped for a <script type="application/json">."""
-    return htmlsafe_json_dumps(config.Settings.model_json_schema(), dumps=json.dumps)
+    return htmlsafe_json_dumps(config.Settings.model_json_schema(), dumps=jsonout.dumps)

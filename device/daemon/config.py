@@ -134,6 +134,18 @@ class WorkoutSettings(_Section):
         return self
 
 
+class StorageSettings(_Section):
+    """The data folder (history, login, settings). Applies live."""
+
+    warn_free_mb: int = Field(
+        100,
+        ge=0,
+        le=100_000,
+        description="Health warns when the data folder's disk has less free space than this "
+        "(megabytes, 0: never).",
+    )
+
+
 class ServerSettings(_Section):
     """The web server. A change takes effect when the service restarts."""
 
@@ -283,6 +295,7 @@ class Settings(_Section):
     model: ModelSettings = Field(default_factory=ModelSettings)
     exercise: ExerciseRules = Field(default_factory=ExerciseRules)
     workout: WorkoutSettings = Field(default_factory=WorkoutSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
 

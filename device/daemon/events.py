@@ -8,11 +8,12 @@ event is serialised once, however many subscribers read it.
 from __future__ import annotations
 
 import itertools
-import json
 import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
+
+from device import jsonout
 
 KINDS = ("pose", "rep", "cue", "state", "health", "set")
 
@@ -23,10 +24,15 @@ class Event:
     kind: str
     data: dict[str, Any]
     payload: str = field(repr=False)  # data as compact JSON
+    sse: bytes = field(repr=False)  # the event in Server-Sent Events wire format
 
-    def sse(self) -> bytes:
-        """The event in Server-Sent Events wire format."""
-        return f"id: {self.id}\nevent: {self.kind}\ndata: {self.payload}\n\n".encode()
+    @classmethod
+    def make(cls, id: int, kind: str, data: dict[str, Any]) -> Event:
+        """Encodes the event once, however many subscribers write it out."""
+        payload = jsonout.dumps(data, separators=(",", ":"))
+        return cls(
+            id, kind, data, payload, f"id: {id}\nevent: {kind}\ndata: {payload}\n\n".encode()
+        )
 
 
 class Subscription:
@@ -56,6 +62,15 @@ class Subscription:
                 self._ready.wait(timeout)
             return self._queue.popleft() if self._queue else None
 
+    def get_all(self, timeout: float) -> list[Event]:
+        """Every queued event (waiting up to timeout seconds for one); [] on timeout or close."""
+        with self._ready:
+            if not self._queue and not self.closed:
+                self._ready.wait(timeout)
+            events = list(self._queue)
+            self._queue.clear()
+            return events
+
     def close(self) -> None:
         with self._ready:
             self.closed = True
@@ -80,7 +95,7 @@ class EventBus:
         self.closed = False
 
     def publish(self, kind: str, data: dict[str, Any]) -> Event:
-        event = Event(next(self._ids), kind, data, json.dumps(data, separators=(",", ":")))
+        event = Event.make(next(self._ids), kind, data)
         with self._lock:
             self._latest[kind] = event
             subscribers = list(self._subscribers)

@@ -1,9 +1,12 @@
 """The live pipeline: a capture thread and an inference thread joined by a latest-frame-wins slot.
 
 The inference thread runs pose -> exercise -> workout for the newest frame and publishes the
-results as events. A rep event is published only after the rep is committed to the store, so
-every rep a client has seen survives a crash. Per-frame timing gives the processed frame rate
-and the capture-to-event latency.
+results as events. While the history is writable a rep event is published only after the rep
+is committed ("saved": true), so every rep a client has seen survives a crash. When the store
+fails (disk full, read-only, I/O error) the rep is published at once with "saved": false and
+waits in memory until it can be written (device/daemon/rep_writer.py): a full disk must not
+stop the count on the phone, and health reports the waiting reps. Per-frame timing gives the
+processed frame rate and the capture-to-event latency.
 """
 
 from __future__ import annotations
@@ -184,9 +187,11 @@ class LivePipeline:
     def _publish_outputs(self, outputs: list[Rep | Cue]) -> None:
         for output in outputs:
             if isinstance(output, Rep):
-                open_set, ended = self.workout.add_rep(output)  # committed before it is published
+                open_set, ended, saved = self.workout.add_rep(output)
                 self._publish_set_end(ended)
-                self.bus.publish("rep", {**output.to_json(), "set": open_set.to_json()})
+                self.bus.publish(
+                    "rep", {**output.to_json(), "set": open_set.to_json(), "saved": saved}
+                )
             else:
                 self.bus.publish("cue", output.to_json())
 

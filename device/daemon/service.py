@@ -158,6 +158,8 @@ class Daemon:
         """A server bound to the settings' address; if that fails (and no address was given on
         the command line), to the last address that worked, then to the defaults, so a bad
         server setting cannot keep the phone out."""
+        from web_ui.errors import JsonErrorChannel  # waitress's own error answers as JSON
+
         candidates = [(self.host, self.port)]
         if not self.address_fixed:
             defaults = config.ServerSettings()
@@ -168,7 +170,7 @@ class Daemon:
         for host, port in candidates:
             try:
                 server = http_server.create_server(
-                    self.app, host, port, self.settings.server.threads
+                    self.app, host, port, self.settings.server.threads, JsonErrorChannel
                 )
             except OSError as exc:
                 failures.append(f"{host}:{port} ({exc.strerror})")
@@ -216,6 +218,10 @@ class Daemon:
             if now - last_health >= HEALTH_EVERY_S:
                 last_health = now
                 self.bus.publish("health", self.health())
+            if self.store is not None and self.store.error:
+                self.store.try_open()  # it could not be opened at start (full disk)
+            if self.workout is not None:
+                self.workout.writer.retry()  # reps waiting for a full or read-only disk
             pipeline = self.pipeline
             reason = pipeline.stalled(STALL_S, now) if pipeline else None
             if reason:
@@ -244,6 +250,12 @@ class Daemon:
                     dispatcher.close()
         if self._server_thread is not None:
             self._server_thread.join(3)
+        if self.workout is not None and (waiting := self.workout.writer.flush_now()):
+            log.error(
+                "%d reps could not be saved before stopping: %s",
+                waiting,
+                self.workout.writer.error,
+            )
         if self.store is not None:
             self.store.close()
         self.notifier.close()
@@ -435,7 +447,14 @@ class Daemon:
         backend = getattr(self.pose, "backend", None)
         usage = shutil.disk_usage(self.data_dir)
         db = self.data_dir / "history.sqlite3"
-        warnings = camera_warnings(status["camera"]) + self._safe_mode_warnings()
+        storage = self.workout.writer.status() if self.workout else None
+        if storage is not None and self.store is not None and not storage["error"]:
+            storage["error"] = self.store.error  # not even opened yet (full disk at start)
+        warnings = (
+            camera_warnings(status["camera"])
+            + self._safe_mode_warnings()
+            + self._storage_warnings(storage, usage.free)
+        )
         ok = pipeline is not None
         if self.accelerator_warning:
             warnings.append(self.accelerator_warning)
@@ -462,6 +481,7 @@ class Daemon:
                 "total_bytes": usage.total,
             },
             "history_bytes": db.stat().st_size if db.exists() else 0,
+            "storage": storage,
             "clients": self.bus.subscriber_count,
             "mqtt": self.mqtt.status() if self.mqtt else {"state": "off"},
             "rss_bytes": rss_bytes(),
@@ -487,6 +507,32 @@ class Daemon:
                 "fix": "Set server.host and server.port to an address this Pi can use, save, "
                 "and restart the service.",
             })  # fmt: skip
+        return warnings
+
+    def _storage_warnings(self, storage: dict | None, free_bytes: int) -> list[dict]:
+        """Health warnings of kind "storage": writes fail, or the disk is nearly full."""
+        warnings = []
+        if storage and storage["error"]:
+            warnings.append(
+                {
+                    "kind": "storage",
+                    "message": f"reps cannot be saved ({storage['error']}): "
+                    f"{storage['pending_reps']} wait in memory"
+                    + (f", {storage['lost_reps']} lost" if storage["lost_reps"] else ""),
+                    "fix": f"free space in {self.data_dir} (or make it writable): the waiting "
+                    "reps are saved as soon as it can be written, if RepCounter keeps running",
+                }
+            )
+        limit = self.settings.storage.warn_free_mb * 1_000_000
+        if free_bytes < limit:
+            warnings.append(
+                {
+                    "kind": "storage",
+                    "message": f"only {free_bytes / 1e6:.0f} MB free in {self.data_dir}",
+                    "fix": "free space on that disk by deleting files you no longer need (this "
+                    f"shows below storage.warn_free_mb = {self.settings.storage.warn_free_mb} MB)",
+                }
+            )
         return warnings
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -19,7 +20,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from device import jsonout
 from device.errors import RepCounterError
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: sessions hold sets, sets hold reps.
@@ -84,30 +88,96 @@ class RepRecord:
     cues: Sequence[str] = ()
 
 
+# Errors of the disk rather than of the database: they pass when space returns or the folder
+# becomes writable again (SQLite's primary result codes).
+TRANSIENT_CODES = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_NOMEM,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_CANTOPEN,
+    }
+)
+
+
+def transient(exc: sqlite3.Error) -> bool:
+    """True for a disk that is full, read-only or failing; False for a database problem."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in TRANSIENT_CODES
+
+
 class Store:
-    """The history database. Thread-safe: one connection behind a lock (reads are small)."""
+    """The history database. Thread-safe: one connection behind a lock (reads are small).
+
+    A database that cannot be opened because of its disk (full, read-only, I/O error: after a
+    restart on a full SD card, SQLite cannot create its WAL files) does not stop the daemon:
+    it is opened at the next use instead, and until then every call raises sqlite3's error
+    (`error` says why). A database this program cannot use raises StoreError.
+    """
 
     def __init__(self, path: Path, migrations: Sequence[str] = MIGRATIONS) -> None:
         self.path = path
+        self._migrations = migrations
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self.error: str | None = None  # why the database is not open
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._migrate(migrations)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot open the history database {path}: {exc}") from exc
-        self._lock = threading.Lock()
+            self._connection()
+        except sqlite3.Error as exc:
+            log.error("cannot open the history database %s yet: %s", path, exc)
+
+    def _connection(self) -> sqlite3.Connection:
+        """The connection, opened first if it is not open yet (call with the lock held or
+        before other threads use the store)."""
+        if self._db is not None:
+            return self._db
+        db = None
+        try:
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA busy_timeout=5000")
+            self._migrate(db)
+        except sqlite3.Error as exc:
+            if db is not None:
+                db.close()
+            if transient(exc):
+                self.error = f"{exc.sqlite_errorname}: {exc}"
+                raise
+            self.error = f"cannot open the history database {self.path}: {exc}"
+            raise StoreError(self.error) from exc
+        except StoreError as exc:
+            db.close()
+            self.error = str(exc)
+            raise
+        if self.error is not None:
+            log.warning("the history database %s is open now", self.path)
+        self._db, self.error = db, None
+        return db
+
+    def try_open(self) -> bool:
+        """Open the database if it is not open yet; False while it cannot be (`error`)."""
+        with self._lock:
+            try:
+                self._connection()
+            except (sqlite3.Error, StoreError):
+                return False
+        return True
 
     @property
     def version(self) -> int:
-        return self._db.execute("PRAGMA user_version").fetchone()[0]
+        with self._lock:
+            return _version(self._connection())
 
-    def _migrate(self, migrations: Sequence[str]) -> None:
-        current = self.version
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        migrations = self._migrations
+        current = _version(db)
         if current > len(migrations):
             raise StoreError(
                 f"the history database {self.path} has schema version {current}, newer than "
@@ -116,44 +186,42 @@ class Store:
         for version, script in enumerate(migrations[current:], start=current + 1):
             # executescript commits first, so the DDL runs inside an explicit transaction.
             try:
-                self._db.executescript(
-                    f"BEGIN;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;"
-                )
+                db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;")
             except sqlite3.DatabaseError:
-                self._db.rollback()
+                db.rollback()
                 raise
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if self._db is not None:
+                self._db.close()
 
     # --- writing ---------------------------------------------------------------------------
 
     def add_rep(self, rep: RepRecord, set_id: int | None, session_gap_s: float) -> tuple[int, int]:
-        """Store a rep in one transaction, opening a set (and a session) when set_id is None.
+        """Store a rep in one transaction, opening its set (and a session) when the set is new:
+        set_id None (the database picks the id) or an id not in the table yet.
 
         A new set joins the latest session when that session's last rep is less than
         session_gap_s before this rep; otherwise it opens a new session. Returns
         (session_id, set_id). Each set and session's ended_at is its last rep's end, kept up to
         date with every rep, so nothing needs closing after a crash.
         """
-        with self._lock, self._db:
-            self._db.execute("BEGIN IMMEDIATE")
-            if set_id is None:
-                session_id = self._session_for(rep.started_at, session_gap_s)
-                set_id = self._db.execute(
-                    "INSERT INTO sets (session_id, exercise, started_at, ended_at)"
-                    " VALUES (?,?,?,?)",
-                    (session_id, rep.exercise, rep.started_at, rep.ended_at),
+        with self._lock, self._connection() as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = None
+            if set_id is not None:
+                row = db.execute("SELECT session_id FROM sets WHERE id=?", (set_id,)).fetchone()
+            if row is None:
+                session_id = _session_for(db, rep.started_at, session_gap_s)
+                set_id = db.execute(
+                    "INSERT INTO sets (id, session_id, exercise, started_at, ended_at)"
+                    " VALUES (?,?,?,?,?)",
+                    (set_id, session_id, rep.exercise, rep.started_at, rep.ended_at),
                 ).lastrowid
             else:
-                row = self._db.execute(
-                    "SELECT session_id FROM sets WHERE id=?", (set_id,)
-                ).fetchone()
-                if row is None:
-                    raise StoreError(f"set {set_id} does not exist")
                 session_id = row[0]
-            self._db.execute(
+            db.execute(
                 "INSERT INTO reps (set_id, exercise, complete, started_at, ended_at, depth, down_s,"
                 " up_s, cues) VALUES (?,?,?,?,?,?,?,?,?)",
                 (
@@ -168,30 +236,26 @@ class Store:
                     json.dumps(list(rep.cues)),
                 ),
             )
-            self._db.execute(
+            db.execute(
                 "UPDATE sets SET ended_at=max(ended_at, ?) WHERE id=?", (rep.ended_at, set_id)
             )
-            self._db.execute(
+            db.execute(
                 "UPDATE sessions SET ended_at=max(ended_at, ?) WHERE id=?",
                 (rep.ended_at, session_id),
             )
         return session_id, set_id
 
-    def _session_for(self, at: float, gap_s: float) -> int:
-        row = self._db.execute(
-            "SELECT id, ended_at FROM sessions ORDER BY ended_at DESC LIMIT 1"
-        ).fetchone()
-        if row is not None and at - row["ended_at"] < gap_s:
-            return row["id"]
-        return self._db.execute(
-            "INSERT INTO sessions (started_at, ended_at) VALUES (?, ?)", (at, at)
-        ).lastrowid
+    def next_set_id(self) -> int:
+        """The id the next new set gets (the writer numbers sets before they are stored)."""
+        with self._lock:
+            db = self._connection()
+            return db.execute("SELECT coalesce(max(id), 0) + 1 FROM sets").fetchone()[0]
 
     # --- reading ---------------------------------------------------------------------------
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict]:
         with self._lock:
-            return [dict(row) for row in self._db.execute(sql, params).fetchall()]
+            return [dict(row) for row in self._connection().execute(sql, params).fetchall()]
 
     def sessions(self, limit: int = 50, offset: int = 0) -> list[dict]:
         """Newest first, each with its set count and complete/partial rep counts."""
@@ -284,7 +348,7 @@ class Store:
         return rows
 
     def export_json(self) -> str:
-        return json.dumps({"schema": self.version, "reps": self.export_rows()}, indent=1)
+        return jsonout.dumps({"schema": self.version, "reps": self.export_rows()}, indent=1)
 
     def export_csv(self) -> str:
         out = io.StringIO()
@@ -295,6 +359,20 @@ class Store:
             row["complete"] = int(row["complete"])
             writer.writerow([row[column] for column in EXPORT_COLUMNS])
         return out.getvalue()
+
+
+def _version(db: sqlite3.Connection) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def _session_for(db: sqlite3.Connection, at: float, gap_s: float) -> int:
+    """The latest session when it ended less than gap_s before `at`, else a new one."""
+    row = db.execute("SELECT id, ended_at FROM sessions ORDER BY ended_at DESC LIMIT 1").fetchone()
+    if row is not None and at - row["ended_at"] < gap_s:
+        return row["id"]
+    return db.execute(
+        "INSERT INTO sessions (started_at, ended_at) VALUES (?, ?)", (at, at)
+    ).lastrowid
 
 
 _SETS_SQL = """

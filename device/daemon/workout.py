@@ -3,15 +3,21 @@
 Idle time is measured on the pose clock (the frames' timestamps), so a video processed faster
 than real time groups its reps as they happened. History is stored with wall-clock times.
 A change of exercise, or a clock that jumps back (a new source), also ends the set.
+Set ids are numbered here, before the set is stored, so a set whose reps wait in memory (the
+disk is full) has its id on the phone all the same; only while the history could not even be
+opened since the start are new sets numbered by the store when they are written (id None
+until then).
 """
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from device.daemon.store import RepRecord, Store
+from device.daemon.rep_writer import RepWriter
+from device.daemon.store import RepRecord, Store, StoreError
 from device.exercise.types import Rep
 
 
@@ -19,8 +25,8 @@ from device.exercise.types import Rep
 class OpenSet:
     """The set in progress."""
 
-    id: int
-    session_id: int
+    id: int | None  # None only until stored, when the history could not be read to number it
+    session_id: int | None  # None until its first rep is stored
     exercise: str
     reps: int
     partial_reps: int
@@ -47,13 +53,16 @@ class Workout:
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
+        self.writer = RepWriter(store)
+        self._next_set_id: int | None = None
         self.set_idle_s = set_idle_s
         self.session_gap_s = session_gap_s
         self.wall_clock = wall_clock
         self.current: OpenSet | None = None
 
-    def add_rep(self, rep: Rep) -> tuple[OpenSet, OpenSet | None]:
-        """Store the rep (committed on return). Returns (the open set, a set this rep ended)."""
+    def add_rep(self, rep: Rep) -> tuple[OpenSet, OpenSet | None, bool]:
+        """Store the rep. Returns (the open set, a set this rep ended, whether the rep is
+        committed on return: False when it waits in memory for the store to accept writes)."""
         ended = None
         if self.current is not None and (
             rep.exercise != self.current.exercise
@@ -72,16 +81,26 @@ class Workout:
             up_s=float(rep.up_s),
             cues=tuple(cue.code for cue in rep.cues),
         )
-        set_id = self.current.id if self.current else None
-        session_id, set_id = self.store.add_rep(record, set_id, self.session_gap_s)
         if self.current is None:
-            self.current = OpenSet(set_id, session_id, rep.exercise, 0, 0, rep.t_end)
+            self.current = OpenSet(self._new_set_id(), None, rep.exercise, 0, 0, rep.t_end)
+        saved = self.writer.write(record, self.current, self.session_gap_s)
         if rep.complete:
             self.current.reps += 1
         else:
             self.current.partial_reps += 1
         self.current.last_t = rep.t_end
-        return self.current, ended
+        return self.current, ended, saved
+
+    def _new_set_id(self) -> int | None:
+        if self._next_set_id is None:
+            if self.writer.pending:
+                return None  # sets numbered by the store wait: the next id is not known yet
+            try:
+                self._next_set_id = self.store.next_set_id()
+            except (sqlite3.Error, StoreError):
+                return None  # the store numbers the set when it can write it
+        self._next_set_id += 1
+        return self._next_set_id - 1
 
     def tick(self, t: float) -> OpenSet | None:
         """Called with each frame's time: ends the open set once it has been idle long enough."""

@@ -4,9 +4,9 @@ clips) and `repcounter eval-form` (cues of all labelled form clips)."""
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
+from device import jsonout
 from device.exercise import augment
 from device.exercise.counting import CountResult, count_video
 from device.exercise.evaluation import ClipScore, EvalSummary, evaluate
@@ -94,7 +94,7 @@ def print_result(result: CountResult) -> None:
 def run_count(args: argparse.Namespace) -> int:
     result = count_video(args.video, pipeline_from_args(args), ExerciseRules(), args.exercise)
     if args.json:
-        print(json.dumps(result.to_json()))
+        print(jsonout.dumps(result.to_json()))
     else:
         print_result(result)
     return 0

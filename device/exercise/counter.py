@@ -119,7 +119,10 @@ class ExerciseCounter(ABC):
         target_drop = top - bottom.data.target
         depth = excursion.rom / target_drop if target_drop > 1e-6 else float("inf")
         typical = float(np.median(self._typical)) if self._typical else 0.0
-        complete = depth >= rules.count_depth and excursion.rom >= rules.relative_depth * typical
+        # bool(): depth and rom are numpy floats, whose comparisons give numpy bools.
+        complete = bool(
+            depth >= rules.count_depth and excursion.rom >= rules.relative_depth * typical
+        )
         if complete:
             self._typical.append(excursion.rom)
         view = bottom.data.view

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from device import jsonout
 from device.capture.frame import Frame
 from device.capture.video_file import IMAGE_SUFFIXES, iter_media, iter_video
 from device.daemon.config import CameraSettings
@@ -110,7 +110,7 @@ def pipeline_from_args(
 
 def _print_pose(index: int, pose: Pose, as_json: bool) -> None:
     if as_json:
-        print(json.dumps({"frame": index, **pose.to_json()}), flush=True)
+        print(jsonout.dumps({"frame": index, **pose.to_json()}), flush=True)
         return
     points = " ".join(
         f"{name}=({x:.0f},{y:.0f},{s:.2f})"
