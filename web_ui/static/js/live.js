@@ -219,6 +219,10 @@ function onState(state) {
   if (!open && live.set) showLastSet(live.set.set_id); // the set ended while we were away
   live.set = open;
   if (first && !open) findLastSet();
+  // Which form checks this camera view allows, and how to get the rest.
+  const hint = $("view-hint");
+  hint.hidden = !state.view_hint;
+  setText(hint, state.view_hint ?? "");
   const placement = state.placement ?? null;
   if (placement?.code !== live.placement?.code) {
     live.placement = placement;

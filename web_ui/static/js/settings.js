@@ -14,9 +14,11 @@ const GROUPS = [
   { id: "picture", title: "Camera picture size and rate", fields: ["camera.width", "camera.height", "camera.fps", "camera.preview_width", "camera.preview_height"] },
   { id: "model", title: "Pose model and accelerator", fields: ["model.*"] },
   { id: "exercise", title: "Counting and cue thresholds", fields: ["exercise.*"] },
+  { id: "storage", title: "Storage", fields: ["storage.*"] },
   { id: "server", title: "Web server", fields: ["server.*"] },
+  { id: "mqtt", title: "Home Assistant (MQTT)", fields: ["mqtt.*"] },
 ];
-const SECTIONS = ["camera", "model", "exercise", "workout", "server"];
+const SECTIONS = ["camera", "model", "exercise", "workout", "storage", "server", "mqtt"];
 
 let saved = {}; // the settings as the server last confirmed them
 let schema = null;
@@ -63,6 +65,7 @@ function input(path, spec) {
   if (spec.type === "integer" || spec.type === "number") {
     return element("input", { ...attrs, type: "number", step: "any", inputmode: spec.type === "integer" ? "numeric" : "decimal" });
   }
+  if (spec.format === "password") return element("input", { ...attrs, type: "password", autocomplete: "off" });
   return element("input", { ...attrs, type: "text", autocapitalize: "off", spellcheck: "false" });
 }
 
@@ -440,16 +443,42 @@ function openLinkedSection() {
   focusable.focus({ preventScroll: true });
 }
 
+$("restore-broken").addEventListener("click", restoreBroken);
+
 async function main() {
   try {
     schema = JSON.parse($("settings-schema").textContent);
-    saved = (await api("/api/settings")).settings;
+    const loaded = await api("/api/settings");
+    saved = loaded.settings;
+    showSafeMode(loaded.safe_mode);
     build();
     fill(saved);
     showRunning();
     openLinkedSection(); // the sections exist only now
   } catch (error) {
     setText($("settings-fields"), `Could not load the settings: ${error.message}`);
+  }
+}
+
+/** Safe mode: the settings file could not be used and the defaults run; offer to restore what
+ * was valid in it (saving any setting also ends safe mode). */
+function showSafeMode(safeMode) {
+  $("safe-mode").hidden = !safeMode;
+  if (!safeMode) return;
+  setText($("safe-mode-error"), `${safeMode.error}${safeMode.moved_to ? ` (set aside as ${safeMode.moved_to})` : ""}`);
+}
+
+async function restoreBroken() {
+  const status = $("safe-mode-status");
+  try {
+    const result = await api("/api/settings/restore-broken", { method: "POST", body: {} });
+    const dropped = result.dropped?.length ? ` Left at their defaults: ${result.dropped.join(", ")}.` : "";
+    setText(status, `Restored.${dropped}`);
+    saved = result.settings;
+    showSafeMode(null);
+    fill(saved);
+  } catch (error) {
+    setText(status, `Could not restore: ${error.message}`);
   }
 }
 
