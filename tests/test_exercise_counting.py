@@ -147,6 +147,25 @@ def test_rep_cut_by_the_start_of_the_video_is_not_counted():
     assert complete(result, "squat") == 2
 
 
+@pytest.mark.parametrize("fps", (30.0, 6.0))
+def test_a_rep_begun_on_the_first_frame_counts_at_any_frame_rate(fps):
+    # The body scale needs a few frames before the heights can be measured; those first frames
+    # are measured once it has them, so a rep that starts as the video does is seen whole (at
+    # 6 fps the frames the scale needs take the first 0.33 s, 3/4 of this quick way down).
+    program = [(0.5, 0.0, 1.0), (1.0, 1.0, 0.0), (0.5, 0.0, 0.0)]
+    for skeleton, exercise in ((squat_skeleton, "squat"), (pushup_skeleton, "pushup")):
+        result = count_poses(poses(program, skeleton, 0.0, noise_px=1.0, fps=fps))
+        assert complete(result, exercise) == 1, exercise
+
+
+@pytest.mark.parametrize("fps", (10.0, 5.0))
+def test_fast_reps_count_at_low_frame_rates(fps):
+    program = reps(6, down_s=0.5, up_s=0.5, rest_s=0.2)
+    for skeleton, exercise in ((squat_skeleton, "squat"), (pushup_skeleton, "pushup")):
+        result = count_poses(poses(program, skeleton, 0.0, noise_px=2.0, fps=fps))
+        assert complete(result, exercise) == 6, exercise
+
+
 def test_rep_nearly_done_when_the_video_ends_is_counted():
     program = [*reps(2), (1.0, 0.0, 1.0), (0.9, 1.0, 0.05)]
     result = count_poses(poses(program, squat_skeleton, 0.0, noise_px=1.0))

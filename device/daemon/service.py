@@ -38,6 +38,7 @@ log = logging.getLogger("repcounter")
 
 STALL_S = 20.0  # a pipeline thread silent this long counts as stalled (no watchdog ping)
 HEALTH_EVERY_S = 1.0
+LOW_FPS_HOLD_S = 5.0  # the processed frame rate must stay low this long before it is a warning
 
 
 def default_data_dir() -> Path:
@@ -295,8 +296,10 @@ class Daemon:
         usage = shutil.disk_usage(self.data_dir)
         db = self.data_dir / "history.sqlite3"
         ok = pipeline is not None and status["camera"]["state"] in ("ok", "ended")
+        warnings = self._fps_warnings(pipeline)
         return {
-            "status": "ok" if ok else "degraded",
+            "status": "ok" if ok and not warnings else "degraded",
+            "warnings": warnings,
             "version": _version(),
             "uptime_s": round(time.monotonic() - self.started, 1),
             "source": self.source_text,
@@ -315,6 +318,23 @@ class Daemon:
             "clients": self.bus.subscriber_count,
             "rss_bytes": rss_bytes(),
         }
+
+    def _fps_warnings(self, pipeline: LivePipeline | None) -> list[dict[str, str]]:
+        """A warning when fewer frames than exercise.min_fps were processed per second for
+        LOW_FPS_HOLD_S: fast reps then have few frames and may be missed."""
+        min_fps = self.settings.exercise.min_fps
+        fps = pipeline.timing.low_fps(min_fps, LOW_FPS_HOLD_S) if pipeline else None
+        if fps is None:
+            return []
+        return [
+            {
+                "kind": "fps",
+                "message": f"Only {fps:.1f} frames per second are processed (under {min_fps:g}): "
+                "counting may miss fast reps.",
+                "fix": "Use the int8 model, stop other programs that keep the CPU busy, plug in a "
+                "Coral USB Accelerator, or lower the camera resolution.",
+            }
+        ]
 
 
 def _version() -> str:

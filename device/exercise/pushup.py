@@ -29,6 +29,7 @@ class PushupMeasure(Measure):
 
 class PushupCounter(ExerciseCounter):
     name = "pushup"
+    segments = ("upper_arm", "forearm")
 
     @property
     def min_rom(self) -> float:

@@ -49,6 +49,14 @@ class ExerciseRules(BaseModel):
         description="Seconds of history for the body size (90th percentile of each 2D segment "
         "length): long enough to include a moment where each limb lies across the camera.",
     )
+    min_fps: float = Field(
+        8.0,
+        gt=0.0,
+        le=60.0,
+        description="Processed frames per second under which the health page warns that "
+        "counting may miss fast reps (after 5 s). Counting is checked on the clips down to 6 fps; "
+        "a fast 1 s rep has fewer than 8 frames below this rate.",
+    )
 
     # --- rep counting (shared) ----------------------------------------------------------------
     glitch_filter_s: float = Field(
