@@ -63,7 +63,9 @@ class ExerciseRules(BaseModel):
         0.15,
         ge=0.0,
         description="The height is the median over this many seconds (about 5 frames at 30 fps) "
-        "so a keypoint that jumps for a frame or two does not open or close a rep.",
+        "so a keypoint that jumps for a frame or two does not open or close a rep. Below about "
+        "7 fps it holds one frame: a one-frame jump there lasts less than min_rep_s, and a wider "
+        "median would flatten the bottom of a fast rep.",
     )
     top_window_s: float = Field(
         2.0,
