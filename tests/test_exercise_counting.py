@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from device.exercise.counting import CountResult, count_poses
+from device.exercise.reps import RepSegmenter
+from device.exercise.rules import ExerciseRules
 from device.exercise.tracker import ExerciseTracker
 from device.exercise.types import Rep
 from tests.synthetic_poses import (
@@ -210,3 +212,18 @@ def test_reset_forgets_the_session():
     assert tracker.state.counts["squat"] == 2
     tracker.reset()
     assert tracker.state.counts["squat"] == 0 and tracker.state.phase == "idle"
+
+
+def test_one_wrong_frame_on_the_way_up_does_not_end_the_rep():
+    # 10 fps, where the 0.15 s glitch median holds two frames and halves a jump but keeps half
+    # of it: one frame on the way up reads 0.3 lower, past the midpoint of the way back.
+    segmenter = RepSegmenter(ExerciseRules(), min_rom=0.15)
+    heights = [1.0] * 20 + [0.8, 0.6, 0.4, 0.3, 0.3, 0.45, 0.68, 0.38, 0.85, 0.95] + [1.0] * 10
+    closed = [e for k, h in enumerate(heights) if (e := segmenter.update(k / 10, h)) is not None]
+    assert len(closed) == 1 and closed[0].peak.h == 1.0 and closed[0].bottom.h == 0.3
+    # Two frames in a row that far down: the next rep has begun, and this one ends at its top.
+    segmenter.reset()
+    rep = [0.8, 0.6, 0.4, 0.3, 0.4, 0.6, 0.8, 1.0]
+    heights = [1.0] * 20 + rep + [1.0, 0.85] + rep[1:] + [1.0] * 10
+    closed = [e for k, h in enumerate(heights) if (e := segmenter.update(k / 10, h)) is not None]
+    assert [e.bottom.h for e in closed] == [0.3, 0.3]
