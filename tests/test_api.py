@@ -18,10 +18,11 @@ import numpy as np
 import pytest
 
 from device.capture.runner import Backoff
-from device.daemon import config
+from device.daemon import config, service
 from device.daemon.api_client import ApiClient
 from device.daemon.service import Daemon
 from tests.test_serve_pipeline import FakePose, FakeTracker
+from tests.waiting import wait_until
 
 PASSWORD = "correct horse battery"
 
@@ -547,3 +548,22 @@ def test_stream_clients_are_capped_and_released(daemon):
     poll()  # a closed client is noticed at its next write (health events come every second)
     assert released.is_set()
     assert os.path.exists(daemon.settings_path)
+
+
+def test_health_warns_while_too_few_frames_are_processed(daemon, monkeypatch):
+    monkeypatch.setattr(service, "LOW_FPS_HOLD_S", 0.5)
+    client, token = logged_in_client(daemon)
+    headers = {"X-CSRF-Token": token}
+
+    def fps_warnings() -> list[dict]:
+        health = client.get("/api/health").json
+        return [w for w in health["warnings"] if w["kind"] == "fps"]
+
+    # The clip plays at 30 fps: under a 60 fps minimum, over a 1 fps one.
+    assert client.patch("/api/settings", json={"exercise": {"min_fps": 60.0}}, headers=headers)
+    assert wait_until(lambda: fps_warnings() != [])
+    warning = fps_warnings()[0]
+    assert "miss fast reps" in warning["message"] and "int8" in warning["fix"]
+    assert client.get("/api/health").json["status"] == "degraded"
+    assert client.patch("/api/settings", json={"exercise": {"min_fps": 1.0}}, headers=headers)
+    assert wait_until(lambda: fps_warnings() == [])

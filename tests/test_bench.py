@@ -20,3 +20,13 @@ def test_bench_reports_model_and_pipeline_times(shared_data, capsys):
         model_ms, _, pipeline_ms, _, ratio = (float(v) for v in figures.search(row).groups())
         assert model_ms > 0 and pipeline_ms > 0
         assert abs(ratio - pipeline_ms / model_ms) < 0.01
+    fps_lines = [line for line in out.splitlines() if "whole pipeline:" in line]
+    assert len(fps_lines) == len(rows)
+    for row, line in zip(rows, fps_lines, strict=True):
+        pipeline_ms = float(figures.search(row).group(3))
+        fps, pose_ms, counting_ms = (
+            float(v)
+            for v in re.search(r"([\d.]+) fps \(([\d.]+) ms pose \+ ([\d.]+) ms", line).groups()
+        )
+        assert pose_ms == pipeline_ms and counting_ms > 0
+        assert abs(fps - 1000 / (pose_ms + counting_ms)) < 0.05 * fps

@@ -45,6 +45,15 @@ def test_fps15_drops_frames_to_at_most_15_a_second(fps, expected):
     assert len(out) / 4.0 == pytest.approx(expected, abs=0.3)
 
 
+@pytest.mark.parametrize("rate", (10, 8, 6, 5))
+@pytest.mark.parametrize("fps", (30.0, 29.97, 25.0, 23.976))
+def test_pi_frame_rates_keep_one_frame_per_tick(rate, fps):
+    out = list(augment.parse(f"fps{rate}")(frames(fps, 4.0, (8, 8))))
+    assert len(out) / 4.0 == pytest.approx(rate, abs=0.3)
+    gaps = np.diff([f.t for f in out])
+    assert gaps.max() < 1.0 / rate + 1.0 / fps  # never a tick without a frame
+
+
 def test_frame_rate_and_drop_transforms():
     source = frames(30.0, 4.0, (8, 8))
     assert [f.index for f in augment.parse("half_fps")(source)] == list(range(0, 120, 2))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from device.exercise.counting import CountResult, count_poses
+from device.exercise.reps import RepSegmenter
+from device.exercise.rules import ExerciseRules
 from device.exercise.tracker import ExerciseTracker
 from device.exercise.types import Rep
 from tests.synthetic_poses import (
@@ -149,6 +151,25 @@ def test_rep_cut_by_the_start_of_the_video_is_not_counted():
     assert complete(result, "squat") == 2
 
 
+@pytest.mark.parametrize("fps", (30.0, 6.0))
+def test_a_rep_begun_on_the_first_frame_counts_at_any_frame_rate(fps):
+    # The body scale needs a few frames before the heights can be measured; those first frames
+    # are measured once it has them, so a rep that starts as the video does is seen whole (at
+    # 6 fps the frames the scale needs take the first 0.33 s, 3/4 of this quick way down).
+    program = [(0.5, 0.0, 1.0), (1.0, 1.0, 0.0), (0.5, 0.0, 0.0)]
+    for skeleton, exercise in ((squat_skeleton, "squat"), (pushup_skeleton, "pushup")):
+        result = count_poses(poses(program, skeleton, 0.0, noise_px=1.0, fps=fps))
+        assert complete(result, exercise) == 1, exercise
+
+
+@pytest.mark.parametrize("fps", (10.0, 5.0))
+def test_fast_reps_count_at_low_frame_rates(fps):
+    program = reps(6, down_s=0.5, up_s=0.5, rest_s=0.2)
+    for skeleton, exercise in ((squat_skeleton, "squat"), (pushup_skeleton, "pushup")):
+        result = count_poses(poses(program, skeleton, 0.0, noise_px=2.0, fps=fps))
+        assert complete(result, exercise) == 6, exercise
+
+
 def test_rep_nearly_done_when_the_video_ends_is_counted():
     program = [*reps(2), (1.0, 0.0, 1.0), (0.9, 1.0, 0.05)]
     result = count_poses(poses(program, squat_skeleton, 0.0, noise_px=1.0))
@@ -193,3 +214,18 @@ def test_reset_forgets_the_session():
     assert tracker.state.counts["squat"] == 2
     tracker.reset()
     assert tracker.state.counts["squat"] == 0 and tracker.state.phase == "idle"
+
+
+def test_one_wrong_frame_on_the_way_up_does_not_end_the_rep():
+    # 10 fps, where the 0.15 s glitch median holds two frames and halves a jump but keeps half
+    # of it: one frame on the way up reads 0.3 lower, past the midpoint of the way back.
+    segmenter = RepSegmenter(ExerciseRules(), min_rom=0.15)
+    heights = [1.0] * 20 + [0.8, 0.6, 0.4, 0.3, 0.3, 0.45, 0.68, 0.38, 0.85, 0.95] + [1.0] * 10
+    closed = [e for k, h in enumerate(heights) if (e := segmenter.update(k / 10, h)) is not None]
+    assert len(closed) == 1 and closed[0].peak.h == 1.0 and closed[0].bottom.h == 0.3
+    # Two frames in a row that far down: the next rep has begun, and this one ends at its top.
+    segmenter.reset()
+    rep = [0.8, 0.6, 0.4, 0.3, 0.4, 0.6, 0.8, 1.0]
+    heights = [1.0] * 20 + rep + [1.0, 0.85] + rep[1:] + [1.0] * 10
+    closed = [e for k, h in enumerate(heights) if (e := segmenter.update(k / 10, h)) is not None]
+    assert [e.bottom.h for e in closed] == [0.3, 0.3]

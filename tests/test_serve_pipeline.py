@@ -8,12 +8,13 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 from device.capture.frame import Captured, Frame
 from device.capture.preview import PreviewBuffer
 from device.capture.runner import Backoff
 from device.daemon.events import EventBus
-from device.daemon.live import LivePipeline
+from device.daemon.live import LivePipeline, Timing
 from device.daemon.sdnotify import Notifier
 from device.daemon.store import Store
 from device.daemon.workout import Workout
@@ -210,3 +211,18 @@ def test_events_thread_safety_under_concurrent_readers(tmp_path):
         pipeline.stop()
         for thread in threads:
             thread.join(2)
+
+
+def test_low_fps_is_reported_only_when_it_lasts():
+    timing = Timing()
+    for k in range(40):  # 5 fps for 8 s
+        timing.record(100.0 + k * 0.2, 100.0 + k * 0.2)
+    now = 100.0 + 39 * 0.2
+    assert timing.low_fps(8.0, 5.0, now) == pytest.approx(5.0)
+    assert timing.low_fps(4.0, 5.0, now) is None  # fast enough for that threshold
+    assert timing.low_fps(8.0, 10.0, now) is None  # not that long yet
+    assert timing.low_fps(8.0, 5.0, now + 10.0) is None  # stalled: not a frame rate problem
+    fast = Timing()
+    for k in range(200):  # 25 fps
+        fast.record(k * 0.04, k * 0.04)
+    assert fast.low_fps(8.0, 5.0, 199 * 0.04) is None

@@ -82,3 +82,18 @@ def test_reset_forgets_history():
     run(f, [0.1] * 10)
     f.reset()
     assert f(np.array([0.8]), 5.0)[0] == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize("fps", (30.0, 10.0, 6.0, 5.0))
+@pytest.mark.parametrize("amplitude", (0.1, 0.02))
+def test_a_fast_rep_passes_with_its_range_at_low_frame_rates(fps, amplitude):
+    # A joint going down and up once a second (a fast rep), by 0.2 or 0.04 of the image. The
+    # filter works in seconds (cut-offs in Hz, speed per second), so 150-200 ms between frames
+    # neither flattens the rep nor lets it lag: the speed term opens the cut-off at every rate.
+    t = np.arange(0.0, 6.0, 1.0 / fps)
+    truth = 0.5 + amplitude * np.cos(2 * np.pi * t)
+    f = OneEuroFilter()
+    out = np.array([f(np.array([v]), s)[0] for v, s in zip(truth, t, strict=True)])
+    settled = t >= 1.0
+    assert np.ptp(out[settled]) / np.ptp(truth[settled]) > 0.97
+    assert np.abs(out - truth)[settled].max() < 0.1 * amplitude

@@ -67,14 +67,27 @@ class Timing:
             self._latency.append(t_done - t_captured)
             self.frames += 1
 
-    def fps(self, now: float | None = None) -> float:
+    def fps(self, now: float | None = None, window_s: float | None = None) -> float:
+        """Frames processed per second over the last window_s (default self.window_s)."""
         now = time.monotonic() if now is None else now
+        window_s = self.window_s if window_s is None else window_s
         with self._lock:
-            recent = [t for t in self._done if now - t <= self.window_s]
+            recent = [t for t in self._done if now - t <= window_s]
         if len(recent) < 2:
             return 0.0
         span = recent[-1] - recent[0]
         return (len(recent) - 1) / span if span > 0 else 0.0
+
+    def low_fps(self, min_fps: float, hold_s: float, now: float | None = None) -> float | None:
+        """The frame rate over the last hold_s when frames kept coming for all of that time
+        but fewer than min_fps a second, else None (too slow for a moment, or not running)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            done = list(self._done)
+        if len(done) < 2 or now - done[0] < hold_s or now - done[-1] > hold_s / 2:
+            return None  # not running that long yet, or stalled (the camera's warning says why)
+        fps = self.fps(now, hold_s)
+        return fps if 0 < fps < min_fps else None
 
     def latency_ms(self) -> dict[str, float | None]:
         with self._lock:

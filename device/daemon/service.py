@@ -43,6 +43,7 @@ log = logging.getLogger("repcounter")
 LAST_ADDRESS = "last_address.json"  # the server address that last worked (fallback)
 STALL_S = 20.0  # a pipeline thread silent this long counts as stalled (no watchdog ping)
 HEALTH_EVERY_S = 1.0
+LOW_FPS_HOLD_S = 5.0  # the processed frame rate must stay low this long before it is a warning
 
 
 def default_data_dir() -> Path:
@@ -454,6 +455,7 @@ class Daemon:
             camera_warnings(status["camera"])
             + self._safe_mode_warnings()
             + self._storage_warnings(storage, usage.free)
+            + self._fps_warnings(pipeline)
         )
         ok = pipeline is not None
         if self.accelerator_warning:
@@ -534,6 +536,23 @@ class Daemon:
                 }
             )
         return warnings
+
+    def _fps_warnings(self, pipeline: LivePipeline | None) -> list[dict[str, str]]:
+        """A warning when fewer frames than exercise.min_fps were processed per second for
+        LOW_FPS_HOLD_S: fast reps then have few frames and may be missed."""
+        min_fps = self.settings.exercise.min_fps
+        fps = pipeline.timing.low_fps(min_fps, LOW_FPS_HOLD_S) if pipeline else None
+        if fps is None:
+            return []
+        return [
+            {
+                "kind": "fps",
+                "message": f"Only {fps:.1f} frames per second are processed (under {min_fps:g}): "
+                "counting may miss fast reps.",
+                "fix": "Use the int8 model, stop other programs that keep the CPU busy, plug in a "
+                "Coral USB Accelerator, or lower the camera resolution.",
+            }
+        ]
 
 
 CAMERA_WARNINGS = {

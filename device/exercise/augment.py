@@ -7,7 +7,9 @@ A run may chain transforms with "+" (e.g. "far+dim").
 
 - mirror: the person faces the other way (left-right flip).
 - half_fps: every other frame dropped, timestamps kept: a camera or Pi running at half the rate.
-- fps15: frames dropped to at most 15 per second (the slowest rate the Pi's CPU path delivers).
+- fps15, fps10, fps8, fps6, fps5: frames dropped to at most that many per second, the first
+  frame of each 1/fps tick kept, as a Pi whose pose model takes longer than a camera frame
+  delivers them (a Pi 4's CPU runs Lightning int8 at about 10 fps and float16 at about 5).
 - drop30: 30 % of frames dropped at random (fixed seed): an inference thread that falls behind
   irregularly.
 - res360: downscaled to the pixel count of 640x360 (never upscaled), the size of a cheap camera
@@ -157,7 +159,7 @@ TRANSFORMS: dict[str, Transform] = {
     "none": lambda frames: iter(frames),
     "mirror": mirror,
     "half_fps": half_fps,
-    "fps15": max_fps(15.0),
+    **{f"fps{fps}": max_fps(float(fps)) for fps in (15, 10, 8, 6, 5)},
     "drop30": random_drop(0.3),
     "res360": scale_to_pixels(640 * 360),
     "half_res": scale(0.5),

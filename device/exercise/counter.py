@@ -44,6 +44,7 @@ class ExerciseCounter(ABC):
     """Counts one exercise; subclasses say how to measure a frame and which cues a rep earns."""
 
     name: str
+    segments: tuple[str, ...]  # the body segments (BodyScale) its heights are measured in
 
     def __init__(self, rules: ExerciseRules) -> None:
         self.rules = rules
@@ -51,6 +52,7 @@ class ExerciseCounter(ABC):
         self._typical: deque[float] = deque(maxlen=TYPICAL_REPS)
         self._recent: deque[tuple[float, float]] = deque()
         self._rep_side: str | None = None
+        self._unscaled: deque[tuple[Joints, str | None, float]] = deque()
 
     @property
     @abstractmethod
@@ -71,11 +73,31 @@ class ExerciseCounter(ABC):
         self._typical.clear()
         self._recent.clear()
         self._rep_side = None
+        self._unscaled.clear()
 
     def update(
         self, joints: Joints | None, scale: BodyScale, view: str | None, t: float
-    ) -> Rep | None:
+    ) -> list[Rep]:
         """Feed one frame (joints None: not measurable or not this exercise's posture).
+
+        Until the body scale knows the lengths this exercise measures in (a few frames after the
+        person is first seen), frames with joints are held back and measured as soon as it
+        does: the body does not change size in a second, and without this the first frames of
+        a video are lost, which at a low frame rate is most of a rep cut by the video's start.
+        """
+        if joints is not None and scale.total(*self.segments) is None:
+            self._unscaled.append((joints, view, t))
+            while self._unscaled[0][2] < t - self.rules.max_gap_s:
+                self._unscaled.popleft()
+            return []
+        frames = [*self._unscaled, (joints, view, t)]
+        self._unscaled.clear()
+        return [rep for f in frames if (rep := self._step(*f, scale)) is not None]
+
+    def _step(
+        self, joints: Joints | None, view: str | None, t: float, scale: BodyScale
+    ) -> Rep | None:
+        """One frame through the segmenter.
 
         While a rep is open it is measured on the body side preferred when it opened. The two
         sides give different heights in a side or three-quarter view (the far side is farther

@@ -45,6 +45,7 @@ KNEE_FLOOR = 0.3  # arm lengths (about 17 cm): knee and wrist keypoints both sit
 
 class PushupCounter(ExerciseCounter):
     name = "pushup"
+    segments = ("upper_arm", "forearm")
 
     def variant(self, excursion: Excursion) -> str | None:
         return push_up_variant(excursion, self.rules)

@@ -7,7 +7,8 @@ hands in arm lengths), None while it cannot be measured. The levels adapt to the
 - a rep opens when the height falls rules.start_drop below the top; its bottom is the lowest point;
 - it is back up when it has recovered rules.return_fraction of its way down (far from the opening
   threshold, so jitter around either threshold cannot open or close a rep twice); it then closes
-  at its highest point, once the height has stopped rising for rules.settle_s;
+  at its highest point, once the height has stopped rising for rules.settle_s or has fallen
+  rules.start_drop below that point in two measurements in a row (the next rep began);
 - where a rep is cut (end of the video, person gone) it counts only if rules.end_fraction of its
   whole path down and up was seen;
 - missing measurements for longer than rules.max_gap_s abandon an open rep (stepping out of view
@@ -95,6 +96,7 @@ class RepSegmenter:
         self._peak: Sample | None = None
         self._last_t: float | None = None
         self._chained = False
+        self._dropped = False  # the last height was start_drop below the highest point
         self._rising_t = 0.0  # last time the height still rose noticeably after the return
 
     @property
@@ -122,7 +124,7 @@ class RepSegmenter:
                 self._bottom = sample
             way_down = self._top - self._bottom.h
             if h >= self._bottom.h + self.rules.return_fraction * max(way_down, self.min_rom):
-                self.state, self._peak, self._rising_t = SETTLE, sample, t
+                self.state, self._peak, self._rising_t, self._dropped = SETTLE, sample, t, False
             elif way_down < self.min_rom and t - self._bottom.t > self.rules.top_window_s:
                 # Resting above the smallest rep's depth: this is the top now (it was judged
                 # too high, or the person stands differently), not a rep.
@@ -134,9 +136,18 @@ class RepSegmenter:
         assert self._peak is not None
         if h > self._peak.h + NEAR_TOP:
             self._rising_t = t
+        # A drop from the highest point closes the rep (the next one began without a rest on
+        # top) only when the next measurement confirms it: one wrong frame on the way up, which
+        # the glitch median no longer removes below about 20 fps, must not end a rep half-way.
+        dropped = h < self._peak.h - self.rules.start_drop
+        confirmed, self._dropped = dropped and self._dropped, dropped
         if h > self._peak.h:
             self._peak = sample
-        elif h < self._peak.h - self.rules.start_drop or t - self._rising_t >= self.rules.settle_s:
+        elif confirmed:
+            closed = self._close()
+            self._open_if_down()  # the next rep is two samples down already
+            return closed
+        elif t - self._rising_t >= self.rules.settle_s:
             return self._close()
         return None
 
@@ -155,9 +166,13 @@ class RepSegmenter:
         self._rest.append(sample)
         while self._rest and self._rest[0].t < sample.t - self.rules.top_window_s:
             self._rest.popleft()
-        top = max(s.h for s in self._rest)
         self.state = TOP
-        if sample.h >= top - self.rules.start_drop:
+        self._open_if_down()
+
+    def _open_if_down(self) -> None:
+        """Open a rep if the latest rest sample is start_drop below the top level."""
+        top = max(s.h for s in self._rest)
+        if self._rest[-1].h >= top - self.rules.start_drop:
             return
         # The descent began at the last rest sample still close to the top.
         start = 0
@@ -166,7 +181,7 @@ class RepSegmenter:
                 start = i
         self._rep = list(self._rest)[start:]
         self._top, self._t_start = top, self._rep[0].t
-        self._bottom = sample
+        self._bottom = min(self._rep, key=lambda s: s.h)
         self.state = DOWN
 
     def _close(self) -> Excursion | None:

@@ -74,6 +74,14 @@ class ExerciseRules(BaseModel):
         description="Seconds of history for the body size (90th percentile of each 2D segment "
         "length): long enough to include a moment where each limb lies across the camera.",
     )
+    min_fps: float = Field(
+        8.0,
+        gt=0.0,
+        le=60.0,
+        description="Processed frames per second under which the health page warns that "
+        "counting may miss fast reps (after 5 s). Counting is checked on the clips down to 6 fps; "
+        "a fast 1 s rep has fewer than 8 frames below this rate.",
+    )
 
     # --- rep counting (shared) ----------------------------------------------------------------
     glitch_filter_s: float = Field(
@@ -81,7 +89,9 @@ class ExerciseRules(BaseModel):
         ge=0.0,
         le=2.0,
         description="The height is the median over this many seconds (about 5 frames at 30 fps) "
-        "so a keypoint that jumps for a frame or two does not open or close a rep.",
+        "so a keypoint that jumps for a frame or two does not open or close a rep. Below about "
+        "7 fps it holds one frame: a one-frame jump there lasts less than min_rep_s, and a wider "
+        "median would flatten the bottom of a fast rep.",
     )
     top_window_s: float = Field(
         2.0,

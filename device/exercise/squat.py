@@ -31,6 +31,7 @@ class SquatMeasure(Measure):
 
 class SquatCounter(ExerciseCounter):
     name = "squat"
+    segments = ("thigh", "shin")
 
     @property
     def min_rom(self) -> float:

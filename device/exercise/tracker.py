@@ -96,8 +96,7 @@ class ExerciseTracker:
         events: list[Rep | Cue] = []
         for name, counter in self._counters.items():
             active = joints if self._active(name, posture) else None
-            rep = counter.update(active, self._scale, view, t)
-            if rep is not None:
+            for rep in counter.update(active, self._scale, view, t):
                 events.append(self._record(rep))
         exercise = self._current_exercise(posture)
         placement = self._placement.update(joints, self._placement_exercise(posture), view, t)
