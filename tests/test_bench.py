@@ -21,8 +21,8 @@ def test_bench_reports_model_and_pipeline_times(shared_data, capsys):
         assert model_ms > 0 and pipeline_ms > 0
         assert abs(ratio - pipeline_ms / model_ms) < 0.01
     fps_lines = [line for line in out.splitlines() if "whole pipeline:" in line]
-    assert len(fps_lines) == len(rows)
-    for row, line in zip(rows, fps_lines, strict=True):
+    ran = [row for row in rows if row not in skipped]  # a skipped Edge TPU row has no rate
+    for row, line in zip(ran, fps_lines, strict=True):
         pipeline_ms = float(figures.search(row).group(3))
         fps, pose_ms, counting_ms = (
             float(v)
