@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench lint models test-pi-runtime
+.PHONY: run test bench lint models test-arm64
 
 $(BIN)/repcounter: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,15 +39,11 @@ $(CONVERT_BIN)/repcounter: pyproject.toml
 models: $(CONVERT_BIN)/repcounter
 	$(CONVERT_BIN)/repcounter models convert
 
-# The Raspberry Pi gets ai-edge-litert 1.4.0: the last release with Linux aarch64 wheels (2.x
-# ships x86-64 only). This runs the pose-engine tests against that version too.
-PI_RUNTIME_BIN := .venv-pi-runtime/bin
+# README's Raspberry Pi install, followed on Debian arm64 root file systems (Bookworm: Python 3.11,
+# Trixie: Python 3.13) under qemu-user, then the pose, counting and API tests inside them. Needs
+# root, mmdebstrap and qemu-user-static; caches the root file systems in ~/.cache/repcounter-arm64.
+# `make test-arm64 ARM64_SUITES=bookworm` runs one.
+ARM64_SUITES ?= bookworm trixie
 
-$(PI_RUNTIME_BIN)/repcounter: pyproject.toml
-	$(PYTHON) -m venv .venv-pi-runtime
-	$(PI_RUNTIME_BIN)/pip install --quiet --upgrade pip
-	$(PI_RUNTIME_BIN)/pip install --quiet -e '.[dev]' 'ai-edge-litert==1.4.0'
-	touch $@
-
-test-pi-runtime: $(PI_RUNTIME_BIN)/repcounter
-	$(PI_RUNTIME_BIN)/pytest -q tests/test_runtime.py tests/test_pose_accuracy.py tests/test_crop.py
+test-arm64:
+	.ci/test-arm64 $(ARM64_SUITES)
