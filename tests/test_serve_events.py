@@ -8,6 +8,7 @@ import threading
 import numpy as np
 
 from device.daemon.events import EventBus
+from web_ui.streams import newest_pose_only
 
 
 def test_every_subscriber_gets_each_event_once_serialised():
@@ -62,3 +63,16 @@ def test_get_all_takes_every_queued_event_at_once():
         assert sub.get_all(0.01) == []
         sent = [bus.publish("pose", {"i": i}) for i in range(3)]
         assert sub.get_all(0.1) == sent and sub.get_all(0.01) == []
+
+
+def test_a_stream_batch_keeps_only_its_newest_pose():
+    bus = EventBus()
+    with bus.subscribe() as subscription:
+        for kind, n in [("pose", 1), ("rep", 1), ("pose", 2), ("cue", 1), ("pose", 3)]:
+            bus.publish(kind, {"n": n})
+        written = newest_pose_only(subscription.get_all(0.1))
+    assert [(event.kind, event.data["n"]) for event in written] == [
+        ("rep", 1),
+        ("cue", 1),
+        ("pose", 3),
+    ]

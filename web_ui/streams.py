@@ -97,7 +97,7 @@ def sse_response(daemon) -> Response:
         while True:
             events = subscription.get_all(KEEPALIVE_S)
             if events:
-                yield b"".join(event.sse for event in events)
+                yield b"".join(event.sse for event in newest_pose_only(events))
                 time.sleep(SSE_WRITE_INTERVAL_S)
             elif subscription.closed:
                 return
@@ -110,6 +110,13 @@ def sse_response(daemon) -> Response:
         slots.release()
 
     return _streaming(body(), "text/event-stream", cleanup)
+
+
+def newest_pose_only(events: list) -> list:
+    """The batch without the pose events that a newer one in it replaces: the phone draws only
+    the newest skeleton, and pose events (every frame) are most of what a stream writes."""
+    last_pose = max((i for i, event in enumerate(events) if event.kind == "pose"), default=-1)
+    return [event for i, event in enumerate(events) if event.kind != "pose" or i == last_pose]
 
 
 def mjpeg_response(daemon) -> Response:
