@@ -71,35 +71,40 @@ def count_error(count: int, reps: int, reps_max: int) -> int:
     return 0
 
 
-def load_truth(path: Path) -> list[TruthRow]:
-    """The rows of a truth TSV (columns file, exercise, reps, reps_max; view optional)."""
+def read_table(path: Path, columns: tuple[str, ...], what: str, example: str) -> list[tuple]:
+    """(line number, row dict) of each row of a tab-separated table with at least `columns`;
+    SourceError naming the file when it is missing or lacks a column. what: "a truth table";
+    example: where such a table is found (for the message)."""
     if not path.is_file():
         raise SourceError(
-            f"truth table {path} not found: pass the path of a truth.tsv, or run from the project "
-            "root with ../shared/data/clips beside it."
+            f"{what} {path} not found: pass its path, or run from the project root with "
+            f"{example} beside it."
         )
     with path.open(newline="") as f:
         reader = csv.DictReader(f, delimiter="\t")
-        missing = [c for c in TRUTH_COLUMNS if c not in (reader.fieldnames or [])]
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
         if missing:
             raise SourceError(
-                f"{path} lacks the column(s) {', '.join(missing)}: a truth table is tab-separated "
-                f"with a header naming at least {', '.join(TRUTH_COLUMNS)}."
+                f"{path} lacks the column(s) {', '.join(missing)}: {what} is tab-separated "
+                f"with a header naming at least {', '.join(columns)}."
             )
-        rows = []
-        for line, row in enumerate(reader, start=2):
-            try:
-                reps = int(row["reps"])
-                reps_max = int(row["reps_max"] or reps)
-            except ValueError as exc:
-                raise SourceError(
-                    f"{path} line {line}: reps and reps_max must be whole numbers ({exc})."
-                ) from exc
-            rows.append(
-                TruthRow(
-                    row["file"], row["exercise"], row.get("view") or "", reps, max(reps, reps_max)
-                )
-            )
+        return list(enumerate(reader, start=2))
+
+
+def load_truth(path: Path) -> list[TruthRow]:
+    """The rows of a truth TSV (columns file, exercise, reps, reps_max; view optional)."""
+    rows = []
+    for line, row in read_table(path, TRUTH_COLUMNS, "a truth table", "../shared/data/clips"):
+        try:
+            reps = int(row["reps"])
+            reps_max = int(row["reps_max"] or reps)
+        except ValueError as exc:
+            raise SourceError(
+                f"{path} line {line}: reps and reps_max must be whole numbers ({exc})."
+            ) from exc
+        rows.append(
+            TruthRow(row["file"], row["exercise"], row.get("view") or "", reps, max(reps, reps_max))
+        )
     if not rows:
         raise SourceError(f"{path} lists no clips.")
     return rows

@@ -14,7 +14,6 @@ Cues of partial reps count too: the phone shows them.
 
 from __future__ import annotations
 
-import csv
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from device.errors import SourceError
 from device.exercise.counting import CountResult
+from device.exercise.evaluation import read_table
 
 LABEL_COLUMNS = ("file", "label", "view", "fault")
 CORRECT = "correct"
@@ -120,28 +120,15 @@ class FormSummary:
 
 
 def load_labels(path: Path) -> list[FormLabel]:
-    if not path.is_file():
-        raise SourceError(
-            f"form label table {path} not found: pass the path of a labels.tsv, or run from the "
-            "project root with ../shared/data/form beside it."
-        )
-    with path.open(newline="") as f:
-        reader = csv.DictReader(f, delimiter="\t")
-        missing = [c for c in LABEL_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
+    rows = []
+    for line, row in read_table(path, LABEL_COLUMNS, "a form label table", "../shared/data/form"):
+        exercise = (row.get("exercise") or DEFAULT_EXERCISE).strip()
+        if exercise not in FAULT_CUES:
             raise SourceError(
-                f"{path} lacks the column(s) {', '.join(missing)}: a form label table is "
-                f"tab-separated with a header naming at least {', '.join(LABEL_COLUMNS)}."
+                f"{path} line {line}: exercise must be one of {', '.join(FAULT_CUES)}, "
+                f"not {exercise!r}."
             )
-        rows = []
-        for line, row in enumerate(reader, start=2):
-            exercise = (row.get("exercise") or DEFAULT_EXERCISE).strip()
-            if exercise not in FAULT_CUES:
-                raise SourceError(
-                    f"{path} line {line}: exercise must be one of {', '.join(FAULT_CUES)}, "
-                    f"not {exercise!r}."
-                )
-            rows.append(FormLabel(row["file"], row["label"], row["view"], row["fault"], exercise))
+        rows.append(FormLabel(row["file"], row["label"], row["view"], row["fault"], exercise))
     if not rows:
         raise SourceError(f"{path} lists no clips.")
     return rows
