@@ -56,6 +56,46 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX reps_set ON reps(set_id);
     CREATE INDEX sessions_started ON sessions(started_at);
     """,
+    # 2: people. Existing sets go to person 1 ("Me"). A correction keeps the counted reps
+    # (reps rows) and stores the corrected count and its reason next to them; every change of
+    # a set is also logged in set_corrections with the value before and after.
+    """
+    CREATE TABLE people (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        colour TEXT NOT NULL,
+        rest_s INTEGER NOT NULL DEFAULT 90,
+        plan TEXT NOT NULL DEFAULT '[]',
+        created_at REAL NOT NULL
+    );
+    INSERT INTO people (id, name, colour, rest_s, plan, created_at)
+        VALUES (1, 'Me', '#1e88e5', 90, '[]', 0);
+    CREATE TABLE targets (
+        person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        exercise TEXT NOT NULL,
+        reps INTEGER NOT NULL CHECK (reps > 0),
+        PRIMARY KEY (person_id, exercise)
+    );
+    ALTER TABLE sets ADD COLUMN person_id INTEGER NOT NULL DEFAULT 1 REFERENCES people(id);
+    ALTER TABLE sets ADD COLUMN corrected_reps INTEGER;
+    ALTER TABLE sets ADD COLUMN correction_reason TEXT;
+    ALTER TABLE sets ADD COLUMN deleted_at REAL;
+    CREATE INDEX sets_person ON sets(person_id);
+    CREATE TABLE set_corrections (
+        id INTEGER PRIMARY KEY,
+        set_id INTEGER NOT NULL REFERENCES sets(id),
+        at REAL NOT NULL,
+        field TEXT NOT NULL CHECK (field IN ('reps', 'deleted', 'person_id')),
+        before TEXT,
+        after TEXT,
+        reason TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX set_corrections_set ON set_corrections(set_id);
+    CREATE TABLE device_state (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
 )
 
 EXPORT_COLUMNS = (
