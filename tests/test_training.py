@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from device.capture.frame import Captured, Frame
+from device.capture.preview import PreviewBuffer
+from device.daemon.events import EventBus
+from device.daemon.live import LivePipeline
+from device.daemon.store import Store
 from device.daemon.training import GET_READY_S, Trainee, Training
+from device.daemon.workout import Workout
+from tests.test_serve_pipeline import FakePose, FakeTracker
 
 PLAN = [{"exercise": "squat", "sets": 2, "reps": 6}, {"exercise": "pushup", "sets": 1, "reps": 4}]
 
@@ -170,3 +179,56 @@ def test_no_person_no_rest_and_version_moves_with_changes() -> None:
     assert state["phase"] == "ready" and state["rest"] is None and state["person_id"] is None
     version = t.version
     assert t.tick(500.0) == [] and t.version == version, "nothing changed, no new state"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_pipeline_ends_the_set_at_its_target_and_rests(tmp_path) -> None:
+    """LivePipeline with stand-in pose and exercise stages (a squat every 10 frames at 30 fps),
+    frames fed one by one: the target's set ends at once, its rest rides in the state."""
+    clock = Clock()
+    training = Training(person(rest_s=60, targets={"squat": 5}), clock=clock)
+    bus = EventBus()
+    pipeline = LivePipeline(
+        lambda: None, FakePose(), FakeTracker(), Workout(Store(tmp_path / "h.sqlite3"), 20.0),
+        bus, PreviewBuffer(), training=training,
+    )  # fmt: skip
+    events = []
+    with bus.subscribe({"rep", "set", "cue", "state"}) as sub:
+        for index in range(60):  # 6 reps, 2 s of video
+            clock.now += 1 / 30
+            pipeline._process(
+                Captured(Frame(np.zeros((48, 64, 3), np.uint8), index / 30, index), 0.0)
+            )
+            if index == 49:
+                state = pipeline.state()["training"]
+                assert state["phase"] == "rest" and state["last"]["done"]
+                assert 59.0 < state["rest"]["remaining_s"] <= 60.0
+        events = [(e.kind, e.data) for e in sub.get_all(0)]
+    said = [(d["code"], d.get("training")) for k, d in events if k == "cue"]
+    assert ("to_go", True) in said and ("target_done", True) in said
+    reps = [d["set"] for k, d in events if k == "rep"]
+    ends = [d for k, d in events if k == "set"]
+    assert [r["reps"] for r in reps] == [1, 2, 3, 4, 5, 1], "rep 6 opens the next set"
+    assert len(ends) == 1 and ends[0]["reps"] == 5 and ends[0]["set_id"] == reps[0]["set_id"]
+    assert reps[5]["set_id"] != reps[0]["set_id"]
+    order = [(k, d.get("code")) for k, d in events if k in ("rep", "set", "cue")]
+    assert order.index(("cue", "target_done")) < order.index(("set", None))
+    # The rep that ended the rest: the state says so.
+    final = pipeline.state()["training"]
+    assert final["phase"] == "set" and final["reps"] == 1 and final["rest"] is None
+    # No frames (the video ended): the daemon's clock still ends the rest of the last set.
+    pipeline.finish()
+    assert pipeline.state()["training"]["phase"] == "rest"
+    clock.now += 61
+    with bus.subscribe({"cue", "state"}) as sub:
+        pipeline.tick_training()
+        kinds = [(e.kind, e.data.get("code")) for e in sub.get_all(0)]
+    assert ("cue", "rest_over") in kinds and ("state", None) in kinds
+    assert pipeline.state()["training"]["phase"] == "ready"

@@ -1,12 +1,14 @@
 """The live pipeline: a capture thread and an inference thread joined by a latest-frame-wins slot.
 
-The inference thread runs pose -> exercise -> workout for the newest frame and publishes the
-results as events. While the history is writable a rep event is published only after the rep
-is committed ("saved": true), so every rep a client has seen survives a crash. When the store
-fails (disk full, read-only, I/O error) the rep is published at once with "saved": false and
-waits in memory until it can be written (device/daemon/rep_writer.py): a full disk must not
-stop the count on the phone, and health reports the waiting reps. Per-frame timing gives the
-processed frame rate and the capture-to-event latency.
+The inference thread runs pose -> exercise -> workout -> training for the newest frame and
+publishes the results as events. While the history is writable a rep event is published only
+after the rep is committed ("saved": true), so every rep a client has seen survives a crash.
+When the store fails (disk full, read-only, I/O error) the rep is published at once with
+"saved": false and waits in memory until it can be written (device/daemon/rep_writer.py): a
+full disk must not stop the count on the phone, and health reports the waiting reps. Per-frame
+timing gives the processed frame rate and the capture-to-event latency. Training
+(device/daemon/training.py) ends a set that reaches its target, times the rest and gives its
+cues as `cue` events with "training": true; its state rides in every state event.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from device.capture.preview import PreviewBuffer
 from device.capture.runner import Backoff, CaptureLoop
 from device.capture.source import FrameSource
 from device.daemon.events import EventBus
+from device.daemon.training import Training, TrainingCue
 from device.daemon.workout import OpenSet, Workout
 from device.exercise.types import Cue, Rep
 from device.pose.keypoints import Pose
@@ -114,10 +117,12 @@ class LivePipeline:
         bus: EventBus,
         preview: PreviewBuffer,
         backoff: Backoff | None = None,
+        training: Training | None = None,
     ) -> None:
         self.pose = pose
         self.tracker = tracker
         self.workout = workout
+        self.training = training or Training()
         self.bus = bus
         self.preview = preview
         self.slot: LatestSlot[Captured] = LatestSlot()
@@ -128,6 +133,8 @@ class LivePipeline:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_state: dict | None = None
+        self._training_version = -1
+        self._pose_t: float | None = None  # the newest frame's pose-clock time
         self.finished = False
         self.lock = threading.Lock()  # held while a frame is processed; settings swap under it
 
@@ -171,8 +178,10 @@ class LivePipeline:
 
     def _process(self, item: Captured) -> None:
         pose = self.pose.process(item.frame)
+        self._pose_t = pose.t
         self._publish_outputs(self.tracker.update(pose))
-        self._publish_set_end(self.workout.tick(pose.t))
+        self._publish_set_end(self.workout.tick(pose.t), pose.t)
+        self._publish_cues(self.training.tick(self.training.clock()))
         self.preview.update(item)
         self._publish_state()
         now = time.monotonic()
@@ -194,36 +203,62 @@ class LivePipeline:
                 return
             self.finished = True
             self._publish_outputs(self.tracker.flush())
-            self._publish_set_end(self.workout.end_set())
+            self._publish_set_end(self.workout.end_set(), self._pose_t)
+            self._publish_state()
+
+    def tick_training(self) -> None:
+        """The rest countdown's clock while no frame comes (the video ended, the camera is
+        gone): called about once a second."""
+        with self.lock:
+            self._publish_cues(self.training.tick(self.training.clock()))
             self._publish_state()
 
     def _publish_outputs(self, outputs: list[Rep | Cue]) -> None:
         for output in outputs:
             if isinstance(output, Rep):
                 open_set, ended, saved = self.workout.add_rep(output)
-                self._publish_set_end(ended)
+                self._publish_set_end(ended, output.t_end)
                 self.bus.publish(
                     "rep", {**output.to_json(), "set": open_set.to_json(), "saved": saved}
                 )
+                now = self.training.clock()
+                self._publish_cues(
+                    self.training.rep(open_set.id, open_set.exercise, open_set.reps, now)
+                )
+                if self.training.complete:  # the target is reached: the set is complete
+                    self._publish_set_end(self.workout.end_set(), open_set.last_t)
             else:
                 self.bus.publish("cue", output.to_json())
 
+    def _publish_cues(self, cues: list[TrainingCue]) -> None:
+        for cue in cues:
+            self.bus.publish("cue", cue.to_json())
+
     def _publish_state(self) -> None:
         state = state_json(self.tracker.state)
-        if state != self._last_state:
+        if state != self._last_state or self.training.version != self._training_version:
             self._last_state = state
+            self._training_version = self.training.version
             self.bus.publish("state", self.state())
 
-    def _publish_set_end(self, ended: OpenSet | None) -> None:
-        if ended is not None:
-            self.bus.publish("set", {"event": "end", **ended.to_json()})
+    def _publish_set_end(self, ended: OpenSet | None, t: float | None) -> None:
+        """Publish the set's end; its rest counts from its last rep (t: the pose clock now)."""
+        if ended is None:
+            return
+        self.bus.publish("set", {"event": "end", **ended.to_json()})
+        ago = max(0.0, t - ended.last_t) if t is not None else 0.0
+        self._publish_cues(
+            self.training.set_ended(ended.exercise, ended.reps, self.training.clock(), ago)
+        )
 
     def state(self) -> dict:
         """The exercise state with the open set, as the phone shows it."""
         current = self.workout.current
+        state = self._last_state or state_json(self.tracker.state)
         return {
-            **(self._last_state or state_json(self.tracker.state)),
+            **state,
             "set": current.to_json() if current else None,
+            "training": self.training.to_json(self.training.clock(), state.get("exercise")),
         }
 
     def status(self) -> dict:
