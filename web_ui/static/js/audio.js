@@ -1,6 +1,7 @@
 // Sound on the phone: a short WebAudio beep per rep, the count and the cues spoken (Web Speech
-// API). The choices live in this browser's localStorage; browsers allow sound only after a tap,
-// so `ready()` says whether sound can play now.
+// API), and the training cues ("3 to go", "done", the rest's "get ready" beeps). The choices
+// live in this browser's localStorage; browsers allow sound only after a tap, so `ready()` says
+// whether sound can play now.
 
 const KEY = "repcounter.audio";
 const DEFAULTS = { enabled: false, beep: true, speak: true, count: true, volume: 0.8 };
@@ -67,10 +68,15 @@ allowed sound: browsers drop speech before it, and the page then asks for that t
 export function say(prefs, ...texts) {
   if (!ready() || !prefs.enabled || !texts.some(Boolean) || !("speechSynthesis" in window)) return;
   window.speechSynthesis.cancel();
-  for (const text of texts.filter(Boolean)) {
-    const utterance = new SpeechSynthesisUtterance(text);
-    utterance.volume = prefs.volume;
-    utterance.rate = 1.05;
-    window.speechSynthesis.speak(utterance);
-  }
+  for (const text of texts.filter(Boolean)) sayNext(prefs, text);
+}
+
+/** Speak a text after whatever is being said (the count before "3 to go"), under the same
+conditions as say(). */
+export function sayNext(prefs, text) {
+  if (!ready() || !prefs.enabled || !text || !("speechSynthesis" in window)) return;
+  const utterance = new SpeechSynthesisUtterance(text);
+  utterance.volume = prefs.volume;
+  utterance.rate = 1.05;
+  window.speechSynthesis.speak(utterance);
 }

@@ -1,11 +1,14 @@
 // The live page: MJPEG preview, skeleton from pose events, rep counter, cues, timer, tempo,
-// health, sound, last-set summary, full-screen warnings. Shows exactly what the device says:
+// health, sound, last-set summary, full-screen warnings; who trains, the set's target, the rest
+// countdown and the plan's step, all as the device's training state says (device/daemon/
+// training.py), so every phone shows the same. Shows exactly what the device says:
 // nothing before the first state arrives, an overlay when the device cannot be reached.
 // Reconnects by itself when the connection drops or the phone wakes up.
 
 import { api, setText } from "./api.js";
-import { beep, countWord, loadPrefs, ready, savePrefs, say, unlock } from "./audio.js";
+import { beep, countWord, loadPrefs, ready, savePrefs, say, sayNext, unlock } from "./audio.js";
 import { previewShown, setPreviewShown } from "./display.js";
+import { loadPeople, showActive } from "./people.js";
 import { drawPose } from "./skeleton.js";
 import { keepAwake } from "./wake.js";
 
@@ -40,6 +43,8 @@ const live = {
   health: null,
   unreachable: false,
   dismissed: null, // the overlay the person closed ("show the count"), until it changes
+  training: null, // the device's training state: target, rest, plan
+  restEndsAt: null, // performance.now() when the rest ends, from the state's remaining_s
 };
 let prefs = loadPrefs();
 
@@ -66,12 +71,51 @@ function renderCount() {
   setText($("rep-count-label"), `${reps === 1 ? "rep" : "reps"}${partial}${ago}`);
   const exercise = live.set?.exercise ?? (ended ? live.lastSet.exercise : live.exercise);
   setText($("exercise"), exerciseName(exercise) ?? "Ready");
+  renderTraining(reps);
   // The cue slot: the last set's cues after it, how to start before the first rep.
   let idle = "Form cues appear here";
   if (ended) idle = live.lastSet.cues || "Last set";
   else if (!shown) idle = "Stand where the camera sees your whole body, then start: squats or push-ups are recognised by themselves.";
   setText($("cue-idle"), idle);
   $("cue-idle").classList.toggle("summary", ended);
+}
+
+const restLeft = () => Math.max(0, (live.restEndsAt - performance.now()) / 1000);
+
+/** "Squats, set 2 of 3, 10 reps" for the plan's current step, or null. */
+function stepText(plan) {
+  if (!plan || plan.done) return null;
+  return `${exerciseName(plan.exercise)}, set ${plan.set} of ${plan.sets}, ${plan.reps} reps`;
+}
+
+/** The target and plan over the count; during the rest, the countdown in place of the count. */
+function renderTraining(reps) {
+  const box = $("rep-count-box");
+  const training = live.training;
+  const resting = training?.phase === "rest" && !live.set && live.restEndsAt !== null;
+  box.classList.toggle("resting", resting);
+  if (resting) box.classList.remove("ended");
+  const plan = training?.plan;
+  const planDone = plan?.done ? "Plan done ✓" : null;
+  let goal = "";
+  if (resting) {
+    setText($("exercise"), "Rest");
+    setText($("rep-count"), formatDuration(Math.ceil(restLeft())));
+    const last = training.last;
+    setText($("rep-count-label"), last ? `Last set: ${last.reps}${last.target ? ` of ${last.target}` : ""}${last.done ? " · done ✓" : ""}` : "");
+    const next = stepText(plan) ?? (training.target ? `${exerciseName(training.exercise)}, ${training.target} reps` : null);
+    goal = planDone ?? (next ? `Next: ${next}` : "Next set starts with your first rep");
+  } else if (training?.target != null && (live.set || !live.lastSet)) {
+    const toGo = live.set ? Math.max(0, training.target - reps) : training.target;
+    goal = toGo === 0 ? "Done ✓" : live.set ? `${toGo} to go · target ${training.target}` : `Target ${training.target}`;
+    if (plan && !plan.done && plan.exercise === (training.exercise ?? live.exercise)) {
+      setText($("exercise"), `${exerciseName(plan.exercise)} · set ${plan.set} of ${plan.sets}`);
+    }
+  } else if (planDone) {
+    goal = planDone;
+  }
+  setText($("goal"), goal);
+  $("goal").dataset.state = goal.startsWith("Done") || goal === planDone ? "done" : goal.includes("to go") && training.target - reps <= 3 ? "close" : "";
 }
 
 function timeAgo(seconds) {
@@ -193,6 +237,20 @@ function showCue(cue, { persistent = false, speak = true } = {}) {
   if (speak) say(prefs, cueSpeech(cue));
 }
 
+// Training cues from the device: shown like form cues, said after the count, with beeps for
+// the rest's "get ready" (10 s before its end) and "rest over".
+const TRAINING_BEEPS = {
+  get_ready: { frequency: 660, seconds: 0.2 },
+  rest_over: { frequency: 990, seconds: 0.45 },
+  target_done: { frequency: 1320, seconds: 0.25 },
+};
+
+function onTrainingCue(cue) {
+  showCue(cue, { speak: false });
+  if (TRAINING_BEEPS[cue.code]) beep(prefs, TRAINING_BEEPS[cue.code]);
+  if (prefs.speak) sayNext(prefs, cue.message.replace(": ", ", "));
+}
+
 function hideCue() {
   if (live.placement) {
     showCue(live.placement, { persistent: true, speak: false });
@@ -218,6 +276,10 @@ function onState(state) {
   }
   if (!open && live.set) showLastSet(live.set.set_id); // the set ended while we were away
   live.set = open;
+  live.training = state.training ?? null;
+  const rest = live.training?.rest;
+  live.restEndsAt = rest ? performance.now() + rest.remaining_s * 1000 : null;
+  showActive(state.person ?? null);
   if (first && !open) findLastSet();
   // Which form checks this camera view allows, and how to get the rest.
   const hint = $("view-hint");
@@ -425,7 +487,10 @@ function connect() {
   setConnection("connecting", "Connecting…");
   source = new EventSource("/api/events");
   lastMessage = Date.now();
-  const handlers = { state: onState, rep: onRep, cue: (cue) => showCue(cue), set: onSet, health: onHealth, pose: onPose };
+  const handlers = {
+    state: onState, rep: onRep, set: onSet, health: onHealth, pose: onPose,
+    cue: (cue) => (cue.training ? onTrainingCue(cue) : showCue(cue)),
+  };
   for (const [kind, handler] of Object.entries(handlers)) {
     source.addEventListener(kind, (event) => {
       lastMessage = Date.now();
@@ -482,6 +547,9 @@ setInterval(() => {
   if (live.unreachable) renderOverlay();
   renderTimer();
 }, 1000);
+setInterval(() => {
+  if (live.restEndsAt !== null) renderCount(); // the rest countdown
+}, 250);
 
 document.addEventListener("visibilitychange", () => {
   // A phone in a pocket should not hold two of the device's server threads.
@@ -562,4 +630,5 @@ keepAwake();
 renderSound();
 renderPreview();
 renderCount();
+loadPeople();
 connect();
