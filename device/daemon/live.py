@@ -29,7 +29,7 @@ from device.capture.preview import PreviewBuffer
 from device.capture.runner import Backoff, CaptureLoop
 from device.capture.source import FrameSource
 from device.daemon.events import EventBus
-from device.daemon.training import Training, TrainingCue
+from device.daemon.training import Trainee, Training, TrainingCue
 from device.daemon.workout import OpenSet, Workout
 from device.exercise.types import Cue, Rep
 from device.pose.keypoints import Pose
@@ -208,15 +208,26 @@ class LivePipeline:
 
     def tick_training(self) -> None:
         """The rest countdown's clock while no frame comes (the video ended, the camera is
-        gone): called about once a second."""
-        with self.lock:
+        gone): called about once a second. Skipped while a frame is processed (that ticks it),
+        so a stuck frame cannot hold up the caller."""
+        if not self.lock.acquire(blocking=False):
+            return
+        try:
             self._publish_cues(self.training.tick(self.training.clock()))
+            self._publish_state()
+        finally:
+            self.lock.release()
+
+    def set_trainee(self, trainee: Trainee | None) -> None:
+        """Who trains, or their edited profile: the phones get the new state at once."""
+        with self.lock:
+            self.training.set_person(trainee)
             self._publish_state()
 
     def switch_person(self, person_id: int) -> None:
         """The next reps count for person_id; an open set of someone else ends now."""
         with self.lock:
-            self._publish_set_end(self.workout.switch_person(person_id))
+            self._publish_set_end(self.workout.switch_person(person_id), self._pose_t)
 
     def _publish_outputs(self, outputs: list[Rep | Cue]) -> None:
         for output in outputs:

@@ -35,6 +35,7 @@ from device.daemon.events import EventBus
 from device.daemon.live import LivePipeline, PoseStage, Tracker
 from device.daemon.sdnotify import Notifier
 from device.daemon.store import Store
+from device.daemon.training import Trainee, Training
 from device.daemon.workout import Workout
 from device.errors import RepCounterError
 from device.exercise.rules import ExerciseRules
@@ -123,6 +124,7 @@ class Daemon:
         )
         self.store: Store | None = None
         self.workout: Workout | None = None
+        self.training = Training(session_gap_s=self.settings.workout.session_gap_s)
         self.pipeline: LivePipeline | None = None
         self.pose: PoseStage | None = None
         self.pipeline_error: str | None = None
@@ -145,6 +147,7 @@ class Daemon:
         self.workout = Workout(
             self.store, self.settings.workout.set_idle_s, self.settings.workout.session_gap_s
         )
+        self.training.set_person(_trainee(self._active_person()))
         self.app = create_app(self, self.data_dir / "auth.json")
         self.server = self._listen()
         self.port = int(self.server.effective_port)
@@ -234,6 +237,8 @@ class Daemon:
                 continue
             stalled_before = False
             self.notifier.watchdog()
+            if pipeline:
+                pipeline.tick_training()  # the rest countdown while no frame comes
             if pipeline and pipeline.capture.state == "ended":
                 pipeline.finish()
 
@@ -305,6 +310,7 @@ class Daemon:
             self.bus,
             self.preview,
             self._backoff(),
+            self.training,
         )
         self.pipeline.start()
 
@@ -416,6 +422,7 @@ class Daemon:
         assert self.workout is not None
         self.workout.set_idle_s = new.workout.set_idle_s
         self.workout.session_gap_s = new.workout.session_gap_s
+        self.training.session_gap_s = new.workout.session_gap_s
         self.preview.quality = new.server.preview_quality
         self.preview.width, self.preview.height = (
             new.camera.preview_width,
@@ -472,7 +479,13 @@ class Daemon:
     def person_changed(self, person_id: int) -> None:
         """Tell the phones when the active person's profile changed or someone else trains."""
         if self.workout is not None and person_id == self.workout.person_id:
-            self.bus.publish("person", self._active_person())
+            person = self._active_person()
+            trainee = _trainee(person)
+            if self.pipeline is not None:
+                self.pipeline.set_trainee(trainee)  # a new target, rest or plan applies now
+            else:
+                self.training.set_person(trainee)
+            self.bus.publish("person", person)
 
     def health(self) -> dict:
         pipeline = self.pipeline
@@ -613,6 +626,10 @@ def camera_warnings(camera: dict) -> list[dict]:
     if camera.get("error") and camera["state"] != "ended":
         message = f"{message} ({camera['error']})"
     return [{"kind": "camera", "message": message, "fix": fix}]
+
+
+def _trainee(person: dict | None) -> Trainee | None:
+    return Trainee.from_json(person) if person is not None else None
 
 
 def _version() -> str:

@@ -51,7 +51,7 @@ class Trainee:
         return cls(
             id=int(person["id"]),
             name=str(person["name"]),
-            rest_s=float(person.get("rest_s") or DEFAULT_REST_S),
+            rest_s=float(person.get("rest_s", DEFAULT_REST_S)),
             targets={k: int(v) for k, v in (person.get("targets") or {}).items() if v},
             plan=tuple(
                 PlanStep(str(s["exercise"]), int(s["sets"]), int(s["reps"]))
@@ -172,7 +172,7 @@ class Training:
         self._clear_set()
         self.last = LastSet(exercise, reps, target)
         cues = self._count_toward_plan(exercise, reps, now) if reps > 0 else []
-        if self.person is not None:
+        if self.person is not None and self.person.rest_s > 0:  # 0: no rest countdown
             self.phase, self.rest_start, self.rest_s = "rest", now - ago, self.person.rest_s
             self._warned = False
             cues += self.tick(now)

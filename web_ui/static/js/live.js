@@ -279,7 +279,7 @@ function onState(state) {
   live.training = state.training ?? null;
   const rest = live.training?.rest;
   live.restEndsAt = rest ? performance.now() + rest.remaining_s * 1000 : null;
-  showActive(state.person ?? null);
+  if ("person" in state) showActive(state.person); // in /api/state and a stream's first state
   if (first && !open) findLastSet();
   // Which form checks this camera view allows, and how to get the rest.
   const hint = $("view-hint");
@@ -488,7 +488,7 @@ function connect() {
   source = new EventSource("/api/events");
   lastMessage = Date.now();
   const handlers = {
-    state: onState, rep: onRep, set: onSet, health: onHealth, pose: onPose,
+    state: onState, rep: onRep, set: onSet, health: onHealth, pose: onPose, person: showActive,
     cue: (cue) => (cue.training ? onTrainingCue(cue) : showCue(cue)),
   };
   for (const [kind, handler] of Object.entries(handlers)) {
