@@ -297,3 +297,24 @@ def test_plan_is_walked_set_by_set(phone, clip, tmp_path) -> None:  # noqa: F811
     assert page.locator("#overlay").is_hidden()
     screenshot(page, "live-plan", publish=True)
     page.close()
+
+
+def test_a_set_without_a_target_keeps_its_count_and_rests_under_it(phone, clip, tmp_path) -> None:  # noqa: F811
+    """Ben has no target and no plan: after the clip, the count box still shows the set."""
+    page = phone.new_page()
+    page.goto("/")
+    page.click("#overlay-retry")  # the last test's video has ended: show the count
+    ben = page.locator(".person-chip", has_text="Ben")
+    ben.click()
+    sync_api.expect(ben).to_have_attribute("aria-pressed", "true")
+    once_more = tmp_path / CLIP
+    os.symlink(clip[0], once_more)
+    api(page, "PATCH", "/api/settings", {"camera": {"source": str(once_more), "file_pace": "fast"}})
+    sync_api.expect(page.locator("#goal")).to_have_text(
+        re.compile(r"^Rest \d:\d\d$"), timeout=60_000
+    )
+    low, high = clip[1], clip[2]
+    assert low <= int(page.locator("#rep-count").inner_text()) <= high
+    sync_api.expect(page.locator("#rep-count-box")).not_to_have_class(re.compile(r"\bresting\b"))
+    sync_api.expect(page.locator("#rep-count-box")).to_have_class(re.compile(r"\bended\b"))
+    page.close()

@@ -88,23 +88,31 @@ function stepText(plan) {
   return `${exerciseName(plan.exercise)}, set ${plan.set} of ${plan.sets}, ${plan.reps} reps`;
 }
 
-/** The target and plan over the count; during the rest, the countdown in place of the count. */
+/**
+ * The target and plan under the count. During the rest after a set with a target (or while a
+ * plan runs) the countdown takes the count's place; after a set without one, the last set's
+ * count stays and the countdown is the line under it.
+ */
 function renderTraining(reps) {
   const box = $("rep-count-box");
   const training = live.training;
-  const resting = training?.phase === "rest" && !live.set && live.restEndsAt !== null;
-  box.classList.toggle("resting", resting);
-  if (resting) box.classList.remove("ended");
   const plan = training?.plan;
+  const resting = training?.phase === "rest" && !live.set && live.restEndsAt !== null;
+  const restScreen = resting && (training.last?.target != null || Boolean(plan));
+  box.classList.toggle("resting", restScreen);
+  if (restScreen) box.classList.remove("ended");
   const planDone = plan?.done ? "Plan done ✓" : null;
+  const left = formatDuration(Math.ceil(restLeft()));
   let goal = "";
-  if (resting) {
+  if (restScreen) {
     setText($("exercise"), "Rest");
-    setText($("rep-count"), formatDuration(Math.ceil(restLeft())));
+    setText($("rep-count"), left);
     const last = training.last;
     setText($("rep-count-label"), last ? `Last set: ${last.reps}${last.target ? ` of ${last.target}` : ""}${last.done ? " · done ✓" : ""}` : "");
     const next = stepText(plan) ?? (training.target ? `${exerciseName(training.exercise)}, ${training.target} reps` : null);
     goal = planDone ?? (next ? `Next: ${next}` : "Next set starts with your first rep");
+  } else if (resting) {
+    goal = `Rest ${left}`;
   } else if (training?.target != null && (live.set || !live.lastSet)) {
     const toGo = live.set ? Math.max(0, training.target - reps) : training.target;
     goal = toGo === 0 ? "Done ✓" : live.set ? `${toGo} to go · target ${training.target}` : `Target ${training.target}`;
