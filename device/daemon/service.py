@@ -466,13 +466,13 @@ class Daemon:
         else:
             self.workout.switch_person(person_id)
         self.store.set_active_person(person_id)
-        self.person_changed(person_id)
+        self.people_changed()
         return person
 
-    def person_changed(self, person_id: int) -> None:
-        """Tell the phones when the active person's profile changed or someone else trains."""
-        if self.workout is not None and person_id == self.workout.person_id:
-            self.bus.publish("person", self._active_person())
+    def people_changed(self) -> None:
+        """Tell the phones (and MQTT) that someone else trains or a profile changed: a
+        `person` event with who trains now."""
+        self.bus.publish("person", self._active_person())
 
     def health(self) -> dict:
         pipeline = self.pipeline
