@@ -180,6 +180,20 @@ def set_end(bus: EventBus, set_id: int, reps: int, partial: int = 0) -> None:
     )  # fmt: skip
 
 
+def publish_history(
+    broker: Broker, folder: Path
+) -> tuple[Store, EventBus, Listener, mqtt.MqttPublisher]:
+    """A history, a bus, a listener on the broker and a started publisher of them."""
+    store = Store(folder / "h.sqlite3")
+    bus = EventBus()
+    listener = Listener(broker.port)
+    publisher = mqtt.MqttPublisher(
+        settings(broker.port), bus, DEVICE, lambda: mqtt.today_reps(store.path), "1.2.3"
+    )
+    publisher.start()
+    return store, bus, listener, publisher
+
+
 # --- settings --------------------------------------------------------------------------------
 
 
@@ -244,13 +258,7 @@ def test_todays_reps_come_from_the_history_and_exclude_yesterday(tmp_path):
 
 @needs_mosquitto
 def test_discovery_configs_states_and_a_set_event(broker, tmp_path):
-    store = Store(tmp_path / "h.sqlite3")
-    bus = EventBus()
-    listener = Listener(broker.port)
-    publisher = mqtt.MqttPublisher(
-        settings(broker.port), bus, DEVICE, lambda: mqtt.today_reps(store.path), "1.2.3"
-    )
-    publisher.start()
+    store, bus, listener, publisher = publish_history(broker, tmp_path)
     try:
         assert wait_until(lambda: listener.latest("repcounter/availability") == "online")
         configs = {
@@ -325,13 +333,7 @@ def test_discovery_configs_states_and_a_set_event(broker, tmp_path):
 
 @needs_mosquitto
 def test_each_person_gets_a_reps_today_sensor_that_follows_their_profile(broker, tmp_path):
-    store = Store(tmp_path / "h.sqlite3")
-    bus = EventBus()
-    listener = Listener(broker.port)
-    publisher = mqtt.MqttPublisher(
-        settings(broker.port), bus, DEVICE, lambda: mqtt.today_reps(store.path)
-    )
-    publisher.start()
+    store, bus, listener, publisher = publish_history(broker, tmp_path)
     ana_config = None
     try:
         assert wait_until(lambda: listener.json("repcounter/today/person_1") is not None)
