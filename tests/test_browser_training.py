@@ -199,6 +199,8 @@ def test_target_reached_says_done_and_counts_the_rest_down(phone, clip) -> None:
     page.evaluate(WATCH_JS)
     play(page, clip[0])
     seen = lambda: page.evaluate("window.seen")  # noqa: E731
+    sync_api.expect(page.locator("#goal")).to_have_text(re.compile("^3 to go"), timeout=60_000)
+    screenshot(page, "live-target", publish=True)  # mid-set: the target and what is left
     wait_for(page, lambda: any(s["resting"] for s in seen()), 60, "no rest after the target")
     wait_for(
         page,
