@@ -301,22 +301,37 @@ def test_plan_is_walked_set_by_set(phone, clip, tmp_path) -> None:  # noqa: F811
     page.close()
 
 
-def test_a_set_without_a_target_keeps_its_count_and_rests_under_it(phone, clip, tmp_path) -> None:  # noqa: F811
-    """Ben has no target and no plan: after the clip, the count box still shows the set."""
+def test_a_set_without_a_target_rests_under_its_count_and_beeps_near_the_end(
+    phone,
+    clip,  # noqa: F811
+    tmp_path,
+) -> None:
+    """Ben has no target, no plan and a rest of 12 s: after the clip the count box still shows
+    the set, the rest counts down under it, "get ready" beeps 10 s before its end."""
     page = phone.new_page()
+    page.add_init_script(AUDIO_STUBS_JS)
     page.goto("/")
-    page.click("#overlay-retry")  # the last test's video has ended: show the count
+    page.click("#overlay-retry")  # the last test's video has ended: show the count (a tap)
     ben = page.locator(".person-chip", has_text="Ben")
     ben.click()
     sync_api.expect(ben).to_have_attribute("aria-pressed", "true")
+    ben_id = int(ben.get_attribute("data-id"))
+    api(page, "PATCH", f"/api/people/{ben_id}", {"rest_s": 12})
     once_more = tmp_path / CLIP
     os.symlink(clip[0], once_more)
     api(page, "PATCH", "/api/settings", {"camera": {"source": str(once_more), "file_pace": "fast"}})
-    sync_api.expect(page.locator("#goal")).to_have_text(
-        re.compile(r"^Rest \d:\d\d$"), timeout=60_000
-    )
+    goal = page.locator("#goal")
+    sync_api.expect(goal).to_have_text(re.compile(r"^Rest 0:\d\d$"), timeout=60_000)
     low, high = clip[1], clip[2]
     assert low <= int(page.locator("#rep-count").inner_text()) <= high
-    sync_api.expect(page.locator("#rep-count-box")).not_to_have_class(re.compile(r"\bresting\b"))
-    sync_api.expect(page.locator("#rep-count-box")).to_have_class(re.compile(r"\bended\b"))
+    box = page.locator("#rep-count-box")
+    sync_api.expect(box).not_to_have_class(re.compile(r"\bresting\b"))
+    sync_api.expect(box).to_have_class(re.compile(r"\bended\b"))
+    beeps = page.evaluate("window.audioLog.beeps")
+    sync_api.expect(goal).to_have_text("", timeout=20_000)  # the rest is over
+    spoken = page.evaluate("window.audioLog.spoken")
+    ready = [text for text in spoken if text.startswith("Get ready")]
+    assert len(ready) == 1 and re.fullmatch(r"Get ready, (9|10|11) seconds", ready[0]), spoken
+    assert spoken[-1] == "Rest over, start when ready", spoken
+    assert page.evaluate("window.audioLog.beeps") >= beeps + 2, "a beep at 10 s and at 0 s"
     page.close()
