@@ -181,9 +181,11 @@ class Store:
             db.row_factory = sqlite3.Row
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
-            db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA busy_timeout=5000")
+            # Off while migrating (SQLite's procedure for schema changes; with it on, ALTER
+            # TABLE cannot add a REFERENCES column with a default, as migration 2 does).
             self._migrate(db)
+            db.execute("PRAGMA foreign_keys=ON")
         except sqlite3.Error as exc:
             if db is not None:
                 db.close()
