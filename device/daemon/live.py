@@ -1,11 +1,12 @@
 """The live pipeline: a capture thread and an inference thread joined by a latest-frame-wins slot.
 
 The inference thread runs pose -> exercise -> workout for the newest frame and publishes the
-results as events. While the history is writable a rep event is published only after the rep
-is committed ("saved": true), so every rep a client has seen survives a crash. When the store
-fails (disk full, read-only, I/O error) the rep is published at once with "saved": false and
-waits in memory until it can be written (device/daemon/rep_writer.py): a full disk must not
-stop the count on the phone, and health reports the waiting reps. Per-frame timing gives the
+results as events; at each set's end, also a "record" event per personal record it set.
+While the history is writable a rep event is published only after the rep is committed
+("saved": true), so every rep a client has seen survives a crash. When the store fails (disk
+full, read-only, I/O error) the rep is published at once with "saved": false and waits in
+memory until it can be written (device/daemon/rep_writer.py): a full disk must not stop the
+count on the phone, and health reports the waiting reps. Per-frame timing gives the
 processed frame rate and the capture-to-event latency.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -27,6 +29,7 @@ from device.capture.preview import PreviewBuffer
 from device.capture.runner import Backoff, CaptureLoop
 from device.capture.source import FrameSource
 from device.daemon.events import EventBus
+from device.daemon.store import StoreError
 from device.daemon.workout import OpenSet, Workout
 from device.exercise.types import Cue, Rep
 from device.pose.keypoints import Pose
@@ -217,6 +220,19 @@ class LivePipeline:
     def _publish_set_end(self, ended: OpenSet | None) -> None:
         if ended is not None:
             self.bus.publish("set", {"event": "end", **ended.to_json()})
+            for record in self._new_records(ended):
+                self.bus.publish("record", record)
+
+    def _new_records(self, ended: OpenSet) -> list[dict]:
+        """The personal records the set just ended set, each published once. None while its
+        reps wait in memory (the history cannot be written): they are not all stored yet."""
+        if ended.id is None or self.workout.writer.pending:
+            return []
+        try:
+            return self.workout.store.new_records(ended.id)
+        except (sqlite3.Error, StoreError) as exc:
+            log.warning("cannot look up the records of set %s: %s", ended.id, exc)
+            return []
 
     def state(self) -> dict:
         """The exercise state with the open set, as the phone shows it."""

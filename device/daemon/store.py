@@ -553,7 +553,11 @@ class Store:
     def new_records(self, set_id: int) -> list[dict]:
         """The records this set just set, against its person's earlier sets of its exercise
         (none for a person's first set of an exercise, nor for a deleted set)."""
-        rows = self._query("SELECT person_id, exercise FROM sets WHERE id=?", (set_id,))
+        rows = self._query(
+            "SELECT t.person_id, t.exercise, p.name FROM sets t"
+            " LEFT JOIN people p ON p.id = t.person_id WHERE t.id=?",
+            (set_id,),
+        )
         if not rows:
             return []
         person_id, exercise = rows[0]["person_id"], rows[0]["exercise"]
@@ -563,7 +567,12 @@ class Store:
             return []
         this = sets[position]
         found = personal_records.new_records(this, sets[:position])
-        about = {"set_id": set_id, "person_id": person_id, "exercise": exercise}
+        about = {
+            "set_id": set_id,
+            "person_id": person_id,
+            "person": rows[0]["name"],
+            "exercise": exercise,
+        }
         return [{**about, **record} for record in found]
 
     def progress(self, person_id: int | None = None, now: float | None = None) -> dict:

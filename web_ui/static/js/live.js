@@ -6,6 +6,7 @@
 import { api, setText } from "./api.js";
 import { beep, countWord, loadPrefs, ready, savePrefs, say, unlock } from "./audio.js";
 import { previewShown, setPreviewShown } from "./display.js";
+import { showRecordToast } from "./records.js";
 import { drawPose } from "./skeleton.js";
 import { keepAwake } from "./wake.js";
 
@@ -425,7 +426,7 @@ function connect() {
   setConnection("connecting", "Connecting…");
   source = new EventSource("/api/events");
   lastMessage = Date.now();
-  const handlers = { state: onState, rep: onRep, cue: (cue) => showCue(cue), set: onSet, health: onHealth, pose: onPose };
+  const handlers = { state: onState, rep: onRep, cue: (cue) => showCue(cue), set: onSet, health: onHealth, pose: onPose, record: showRecordToast };
   for (const [kind, handler] of Object.entries(handlers)) {
     source.addEventListener(kind, (event) => {
       lastMessage = Date.now();
