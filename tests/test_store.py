@@ -122,10 +122,7 @@ DAY = 86400.0
 
 
 def add_person(store: Store, name: str) -> int:
-    with sqlite3.connect(store.path) as db:
-        return db.execute(
-            "INSERT INTO people (name, colour, created_at) VALUES (?, '#00aa00', 0)", (name,)
-        ).lastrowid
+    return store.add_person(name, "#00aa00")["id"]
 
 
 def add_set(
@@ -135,20 +132,25 @@ def add_set(
     set_id = None
     for i in range(reps):
         record = RepRecord(exercise, True, at + 3 * i, at + 3 * i + 2, depth, 1.0, 1.0)
-        _, set_id = store.add_rep(record, set_id, 600)
+        _, set_id = store.add_rep(record, set_id, 600, person)
     partial = RepRecord(exercise, False, at + 3 * reps, at + 3 * reps + 2, 0.3, 1.0, 1.0)
-    _, set_id = store.add_rep(partial, set_id, 600)
-    with sqlite3.connect(store.path) as db:
-        db.execute("UPDATE sets SET person_id=? WHERE id=?", (person, set_id))
+    _, set_id = store.add_rep(partial, set_id, 600, person)
     return set_id
 
 
 def test_a_version_1_history_moves_to_person_1(tmp_path):
     path = tmp_path / "h.sqlite3"
-    old = Store(path, MIGRATIONS[:1])
-    _, set_id = old.add_rep(rep(NOON), None, 600)
-    old.add_rep(rep(NOON + 3), set_id, 600)
-    old.close()
+    with sqlite3.connect(path) as old:  # a history written by the version-1 program
+        old.executescript(MIGRATIONS[0] + "PRAGMA user_version = 1;")
+        old.execute("INSERT INTO sessions VALUES (1, ?, ?)", (NOON - 2, NOON + 3))
+        old.execute("INSERT INTO sets VALUES (1, 1, 'squat', ?, ?)", (NOON - 2, NOON + 3))
+        for at in (NOON, NOON + 3):
+            old.execute(
+                "INSERT INTO reps (set_id, exercise, complete, started_at, ended_at, depth,"
+                " down_s, up_s) VALUES (1, 'squat', 1, ?, ?, 1.0, 1.0, 1.0)",
+                (at - 2, at),
+            )
+    set_id = 1
     store = Store(path)
     assert store.version == len(MIGRATIONS)
     with sqlite3.connect(path) as db:

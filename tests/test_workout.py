@@ -79,6 +79,9 @@ class FailingStore:
     def next_set_id(self) -> int:
         return self.store.next_set_id()
 
+    def active_person_id(self) -> int:
+        return self.store.active_person_id()
+
     def add_rep(self, *args):
         self.attempts += 1
         if self.error is not None:
@@ -131,7 +134,7 @@ def test_a_full_queue_drops_the_oldest_and_says_so(caplog):
     clock = [0.0]
     writer = RepWriter(Full(), limit=3, retry_first_s=1.0, retry_max_s=4.0, clock=lambda: clock[0])
     caplog.set_level(logging.WARNING, "device.daemon.rep_writer")
-    target = OpenSet(1, None, "squat", 0, 0, 0.0)
+    target = OpenSet(1, None, 1, "squat", 0, 0, 0.0)
     for i in range(5):
         assert not writer.write(RepRecord("squat", True, i, i + 1, 1.0, 1.0, 1.0), target, 60)
     assert writer.status()["pending_reps"] == 3 and writer.lost == 2

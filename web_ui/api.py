@@ -1,11 +1,12 @@
 """The JSON API: state, health, history (per person, with corrections, records and progress),
-export and settings. Every route needs a login."""
+export, people and settings. Every route needs a login."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, request
 
 from device.daemon import config
+from device.daemon.people import DEFAULT_REST_S, PersonInvalid
 from device.daemon.store import CorrectionInvalid
 from web_ui import streams
 from web_ui.auth import require_login
@@ -189,6 +190,61 @@ def export():
         mimetype=mimetype,
         headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
     )
+
+
+@bp.get("/people")
+def people_list():
+    return {"people": _store().people(), "active": _store().active_person_id()}
+
+
+@bp.post("/people")
+def people_add():
+    body = json_body()
+    unknown = set(body) - {"name", "colour", "rest_s"}
+    if unknown:
+        return json_error(422, f"{sorted(unknown)[0]}: not a field of a new person", "body")
+    try:
+        person = _store().add_person(
+            body.get("name"), body.get("colour"), body.get("rest_s", DEFAULT_REST_S)
+        )
+    except PersonInvalid as exc:
+        return json_error(422, str(exc), exc.field)
+    return person, 201
+
+
+@bp.patch("/people/<int:person_id>")
+def people_update(person_id: int):
+    try:
+        person = _store().update_person(person_id, json_body())
+    except PersonInvalid as exc:
+        return json_error(422, str(exc), exc.field)
+    if person is None:
+        return json_error(404, f"no person {person_id}", "person_id")
+    _daemon().person_changed(person_id)
+    return person
+
+
+@bp.delete("/people/<int:person_id>")
+def people_delete(person_id: int):
+    try:
+        deleted = _store().delete_person(person_id)
+    except PersonInvalid as exc:
+        return json_error(409, exc.message, exc.field)
+    if not deleted:
+        return json_error(404, f"no person {person_id}", "person_id")
+    return {"deleted": person_id}
+
+
+@bp.put("/person")
+def person_switch():
+    """Who is training now: the next reps count for them (the open set of someone else ends)."""
+    person_id = json_body().get("person_id")
+    if isinstance(person_id, bool) or not isinstance(person_id, int):
+        return json_error(422, "person_id: the id of a person (GET /api/people)", "person_id")
+    person = _daemon().switch_person(person_id)
+    if person is None:
+        return json_error(404, f"no person {person_id}", "person_id")
+    return person
 
 
 @bp.get("/settings")

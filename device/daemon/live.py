@@ -200,6 +200,11 @@ class LivePipeline:
             self._publish_set_end(self.workout.end_set())
             self._publish_state()
 
+    def switch_person(self, person_id: int) -> None:
+        """The next reps count for person_id; an open set of someone else ends now."""
+        with self.lock:
+            self._publish_set_end(self.workout.switch_person(person_id))
+
     def _publish_outputs(self, outputs: list[Rep | Cue]) -> None:
         for output in outputs:
             if isinstance(output, Rep):

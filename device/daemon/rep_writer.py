@@ -31,7 +31,7 @@ RETRY_MAX_S = 15.0
 
 class RepStore(Protocol):
     def add_rep(
-        self, rep: RepRecord, set_id: int | None, session_gap_s: float
+        self, rep: RepRecord, set_id: int | None, session_gap_s: float, person_id: int
     ) -> tuple[int, int]: ...
 
 
@@ -41,6 +41,7 @@ class SetIds(Protocol):
 
     id: int | None
     session_id: int | None
+    person_id: int
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ class RepWriter:
             item = self._queue[0]
             try:
                 session_id, set_id = self.store.add_rep(
-                    item.record, item.set.id, item.session_gap_s
+                    item.record, item.set.id, item.session_gap_s, item.set.person_id
                 )
             except (sqlite3.Error, OSError, StoreError) as exc:
                 self._failed(f"{type(exc).__name__}: {exc}", now)

@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -438,9 +439,40 @@ class Daemon:
                 pipeline.tracker = self._tracker_factory(new.exercise, new.workout.mode)
 
     def state(self) -> dict:
-        if self.pipeline is None:
-            return {"phase": "stopped", "reps": 0, "set": None}
-        return self.pipeline.state()
+        state = (
+            self.pipeline.state()
+            if self.pipeline is not None
+            else {"phase": "stopped", "reps": 0, "set": None}
+        )
+        return {**state, "person": self._active_person()}
+
+    def _active_person(self) -> dict | None:
+        if self.store is None or self.workout is None:
+            return None
+        try:
+            return self.store.person(self.workout.person_id)
+        except sqlite3.Error:
+            return None  # the history cannot be read now (health says why)
+
+    def switch_person(self, person_id: int) -> dict | None:
+        """Count the next reps for this person and remember the choice; None if no such
+        person. An open set of the previous person ends (published as a set end)."""
+        assert self.store is not None and self.workout is not None
+        person = self.store.person(person_id)
+        if person is None:
+            return None
+        if self.pipeline is not None:
+            self.pipeline.switch_person(person_id)
+        else:
+            self.workout.switch_person(person_id)
+        self.store.set_active_person(person_id)
+        self.person_changed(person_id)
+        return person
+
+    def person_changed(self, person_id: int) -> None:
+        """Tell the phones when the active person's profile changed or someone else trains."""
+        if self.workout is not None and person_id == self.workout.person_id:
+            self.bus.publish("person", self._active_person())
 
     def health(self) -> dict:
         pipeline = self.pipeline

@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from device import jsonout
+from device.daemon import people as profile
 from device.daemon import records as personal_records
+from device.daemon.people import PersonInvalid
 from device.errors import RepCounterError
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,8 @@ MIGRATIONS: tuple[str, ...] = (
     # 2: people. Existing sets go to person 1 ("Me"). A correction keeps the counted reps
     # (reps rows) and stores the corrected count and its reason next to them; every change of
     # a set is also logged in set_corrections with the value before and after.
+    # sets.person_id has no REFERENCES clause: SQLite cannot add one with a default to a table
+    # that has rows; the store only writes ids of existing people and keeps anyone with sets.
     """
     CREATE TABLE people (
         id INTEGER PRIMARY KEY,
@@ -78,7 +82,7 @@ MIGRATIONS: tuple[str, ...] = (
         reps INTEGER NOT NULL CHECK (reps > 0),
         PRIMARY KEY (person_id, exercise)
     );
-    ALTER TABLE sets ADD COLUMN person_id INTEGER NOT NULL DEFAULT 1 REFERENCES people(id);
+    ALTER TABLE sets ADD COLUMN person_id INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE sets ADD COLUMN corrected_reps INTEGER;
     ALTER TABLE sets ADD COLUMN correction_reason TEXT;
     ALTER TABLE sets ADD COLUMN deleted_at REAL;
@@ -197,11 +201,9 @@ class Store:
             db.row_factory = sqlite3.Row
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
-            db.execute("PRAGMA busy_timeout=5000")
-            # Off while migrating (SQLite's procedure for schema changes; with it on, ALTER
-            # TABLE cannot add a REFERENCES column with a default, as migration 2 does).
-            self._migrate(db)
             db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA busy_timeout=5000")
+            self._migrate(db)
         except sqlite3.Error as exc:
             if db is not None:
                 db.close()
@@ -256,9 +258,12 @@ class Store:
 
     # --- writing ---------------------------------------------------------------------------
 
-    def add_rep(self, rep: RepRecord, set_id: int | None, session_gap_s: float) -> tuple[int, int]:
+    def add_rep(
+        self, rep: RepRecord, set_id: int | None, session_gap_s: float, person_id: int = 1
+    ) -> tuple[int, int]:
         """Store a rep in one transaction, opening its set (and a session) when the set is new:
-        set_id None (the database picks the id) or an id not in the table yet.
+        set_id None (the database picks the id) or an id not in the table yet. A new set
+        belongs to person_id (a person deleted meanwhile: to person 1).
 
         A new set joins the latest session when that session's last rep is less than
         session_gap_s before this rep; otherwise it opens a new session. Returns
@@ -272,10 +277,12 @@ class Store:
                 row = db.execute("SELECT session_id FROM sets WHERE id=?", (set_id,)).fetchone()
             if row is None:
                 session_id = _session_for(db, rep.started_at, session_gap_s)
+                if not db.execute("SELECT 1 FROM people WHERE id=?", (person_id,)).fetchone():
+                    person_id = 1
                 set_id = db.execute(
-                    "INSERT INTO sets (id, session_id, exercise, started_at, ended_at)"
-                    " VALUES (?,?,?,?,?)",
-                    (set_id, session_id, rep.exercise, rep.started_at, rep.ended_at),
+                    "INSERT INTO sets (id, session_id, exercise, started_at, ended_at, person_id)"
+                    " VALUES (?,?,?,?,?,?)",
+                    (set_id, session_id, rep.exercise, rep.started_at, rep.ended_at, person_id),
                 ).lastrowid
             else:
                 session_id = row[0]
@@ -367,6 +374,99 @@ class Store:
             db.execute("UPDATE sets SET person_id=? WHERE id=?", (person_id, set_id))
             _log(db, set_id, "person_id", row["person_id"], person_id, reason)
         return self.set(set_id)
+
+    # --- people ----------------------------------------------------------------------------
+
+    def people(self) -> list[dict]:
+        """Everyone, by name, each with their targets and plan."""
+        with self._lock:
+            db = self._connection()
+            ids = [row[0] for row in db.execute("SELECT id FROM people ORDER BY name, id")]
+            return [_person(db, person_id) for person_id in ids]
+
+    def person(self, person_id: int) -> dict | None:
+        with self._lock:
+            return _person(self._connection(), person_id)
+
+    def add_person(self, name: str, colour: str, rest_s: int = profile.DEFAULT_REST_S) -> dict:
+        """A new person (PersonInvalid for a bad value or a name already taken)."""
+        row = (profile.name(name), profile.colour(colour), profile.rest_s(rest_s))
+        with self._lock, self._connection() as db:
+            _name_free(db, row[0], None)
+            person_id = db.execute(
+                "INSERT INTO people (name, colour, rest_s, created_at) VALUES (?,?,?,?)",
+                (*row, time.time()),
+            ).lastrowid
+            return _person(db, person_id)
+
+    def update_person(self, person_id: int, changes: dict[str, Any]) -> dict | None:
+        """Change some of name, colour, rest_s, plan, targets (None when there is no such
+        person). All values are checked before anything is written."""
+        unknown = set(changes) - {"name", "colour", "rest_s", "plan", "targets"}
+        if unknown:
+            raise PersonInvalid(sorted(unknown)[0], "not a field of a person")
+        columns = {
+            key: check(changes[key])
+            for key, check in (
+                ("name", profile.name),
+                ("colour", profile.colour),
+                ("rest_s", profile.rest_s),
+            )
+            if key in changes
+        }
+        if "plan" in changes:
+            columns["plan"] = json.dumps(profile.plan(changes["plan"]))
+        targets = profile.targets(changes.get("targets", {}))
+        with self._lock, self._connection() as db:
+            db.execute("BEGIN IMMEDIATE")
+            if not db.execute("SELECT 1 FROM people WHERE id=?", (person_id,)).fetchone():
+                return None
+            if "name" in columns:
+                _name_free(db, columns["name"], person_id)
+            for column, value in columns.items():
+                db.execute(f"UPDATE people SET {column}=? WHERE id=?", (value, person_id))
+            for exercise, reps in targets.items():
+                db.execute(
+                    "DELETE FROM targets WHERE person_id=? AND exercise=?", (person_id, exercise)
+                )
+                if reps is not None:
+                    db.execute(
+                        "INSERT INTO targets (person_id, exercise, reps) VALUES (?,?,?)",
+                        (person_id, exercise, reps),
+                    )
+            return _person(db, person_id)
+
+    def delete_person(self, person_id: int) -> bool:
+        """Delete a person who has no sets (False when there is no such person). The first
+        person and anyone with history stay (PersonInvalid says why)."""
+        if person_id == profile.DEFAULT_PERSON_ID:
+            raise PersonInvalid("person_id", "the first person cannot be deleted: rename it")
+        with self._lock, self._connection() as db:
+            db.execute("BEGIN IMMEDIATE")
+            if db.execute("SELECT 1 FROM sets WHERE person_id=? LIMIT 1", (person_id,)).fetchone():
+                raise PersonInvalid(
+                    "person_id", "this person has sets in the history: move them first"
+                )
+            if _state_get(db, "person") == str(person_id):
+                db.execute("DELETE FROM device_state WHERE key='person'")
+            return db.execute("DELETE FROM people WHERE id=?", (person_id,)).rowcount > 0
+
+    def active_person_id(self) -> int:
+        """Who trained last (kept across restarts); the first person by default."""
+        with self._lock:
+            db = self._connection()
+            value = _state_get(db, "person")
+            if value is not None and _person(db, int(value)) is not None:
+                return int(value)
+            return profile.DEFAULT_PERSON_ID
+
+    def set_active_person(self, person_id: int) -> None:
+        with self._lock, self._connection() as db:
+            db.execute(
+                "INSERT INTO device_state (key, value) VALUES ('person', ?)"
+                " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (str(person_id),),
+            )
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -621,6 +721,33 @@ def _text(value: object) -> str | None:
 
 def _version(db: sqlite3.Connection) -> int:
     return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def _person(db: sqlite3.Connection, person_id: int) -> dict | None:
+    row = db.execute(
+        "SELECT id, name, colour, rest_s, plan FROM people WHERE id=?", (person_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    found = dict(row)
+    found["plan"] = json.loads(found["plan"])
+    found["targets"] = dict(
+        db.execute(
+            "SELECT exercise, reps FROM targets WHERE person_id=? ORDER BY exercise", (person_id,)
+        ).fetchall()
+    )
+    return found
+
+
+def _state_get(db: sqlite3.Connection, key: str) -> str | None:
+    row = db.execute("SELECT value FROM device_state WHERE key=?", (key,)).fetchone()
+    return None if row is None else row[0]
+
+
+def _name_free(db: sqlite3.Connection, name: str, person_id: int | None) -> None:
+    row = db.execute("SELECT id FROM people WHERE name=?", (name,)).fetchone()
+    if row is not None and row[0] != person_id:
+        raise PersonInvalid("name", f"{name!r} is taken: choose another name")
 
 
 def _session_for(db: sqlite3.Connection, at: float, gap_s: float) -> int:

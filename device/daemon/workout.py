@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from device.daemon.people import DEFAULT_PERSON_ID
 from device.daemon.rep_writer import RepWriter
 from device.daemon.store import RepRecord, Store, StoreError
 from device.exercise.types import Rep
@@ -27,6 +28,7 @@ class OpenSet:
 
     id: int | None  # None only until stored, when the history could not be read to number it
     session_id: int | None  # None until its first rep is stored
+    person_id: int
     exercise: str
     reps: int
     partial_reps: int
@@ -36,6 +38,7 @@ class OpenSet:
         return {
             "set_id": self.id,
             "session_id": self.session_id,
+            "person_id": self.person_id,
             "exercise": self.exercise,
             "reps": self.reps,
             "partial_reps": self.partial_reps,
@@ -59,6 +62,18 @@ class Workout:
         self.session_gap_s = session_gap_s
         self.wall_clock = wall_clock
         self.current: OpenSet | None = None
+        try:
+            self.person_id = store.active_person_id()
+        except (sqlite3.Error, StoreError):
+            self.person_id = DEFAULT_PERSON_ID  # the history is not readable yet
+
+    def switch_person(self, person_id: int) -> OpenSet | None:
+        """Count the next reps for person_id; returns the open set when this ended it."""
+        ended = None
+        if self.current is not None and self.current.person_id != person_id:
+            ended, self.current = self.current, None
+        self.person_id = person_id
+        return ended
 
     def add_rep(self, rep: Rep) -> tuple[OpenSet, OpenSet | None, bool]:
         """Store the rep. Returns (the open set, a set this rep ended, whether the rep is
@@ -82,7 +97,9 @@ class Workout:
             cues=tuple(cue.code for cue in rep.cues),
         )
         if self.current is None:
-            self.current = OpenSet(self._new_set_id(), None, rep.exercise, 0, 0, rep.t_end)
+            self.current = OpenSet(
+                self._new_set_id(), None, self.person_id, rep.exercise, 0, 0, rep.t_end
+            )
         saved = self.writer.write(record, self.current, self.session_gap_s)
         if rep.complete:
             self.current.reps += 1
