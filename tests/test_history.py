@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import threading
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -12,10 +15,12 @@ from device.capture.preview import PreviewBuffer
 from device.daemon import config
 from device.daemon.events import EventBus
 from device.daemon.live import LivePipeline
+from device.daemon.service import Daemon
 from device.daemon.store import RepRecord, Store
 from device.daemon.workout import Workout
 from device.exercise.types import Rep
 from tests.test_api import clip, logged_in_client, serve  # noqa: F401 (clip: a fixture)
+from tests.test_serve_e2e import truth
 from tests.test_serve_pipeline import FakePose, FakeTracker
 from tests.waiting import wait_until
 
@@ -158,3 +163,129 @@ def test_corrections_through_the_api_are_validated_and_logged(tmp_path, clip):  
         assert {
             (r["counted_reps"], r["corrected_reps"], r["correction_reason"]) for r in mine_rows
         } == {("8", "10", "bench hid two")}
+
+
+# --- two people, each with sets from real clips (real model and exercise engine) -----------
+
+
+def csv_rows(client, path: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(client.get(path).data.decode())))
+
+
+def next_set_end(events, timeout: float = 180.0) -> tuple[dict, list[dict]]:
+    """The next set end, and the record events published with it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        event = events.get(1.0)
+        if event is not None and event.kind == "set" and event.data["event"] == "end":
+            records = []
+            while (more := events.get(1.0)) is not None and more.kind == "record":
+                records.append(more.data)
+            return event.data, records
+    raise AssertionError("no set ended")
+
+
+def test_two_people_have_separate_histories_records_and_exports(shared_data, tmp_path):
+    clips = shared_data / "clips"
+    store = Store(tmp_path / "history.sqlite3")
+    sam = store.add_person("Sam", "#2e7d32")["id"]
+    store.close()
+    settings = config.Settings(
+        camera={"source": str(clips / "posetest_squat.mp4"), "file_pace": "fast"},
+        server={"threads": 8},
+    )
+    config.save(settings, tmp_path / "settings.toml")
+    daemon = Daemon(tmp_path, host="127.0.0.1", port=0)
+    stop = threading.Event()
+    with daemon.bus.subscribe({"set", "record"}) as events:
+        daemon.start()
+        supervisor = threading.Thread(target=daemon.run, args=(stop,))
+        supervisor.start()
+        try:
+            client, token = logged_in_client(daemon)
+            good = {"X-CSRF-Token": token}
+            mine_1, records_1 = next_set_end(events)  # Me: the first clip
+
+            def play(person: int, clip_name: str) -> tuple[dict, list[dict]]:
+                switch = client.put("/api/person", json={"person_id": person}, headers=good)
+                assert switch.status_code == 200, switch.json
+                source = {"camera": {"source": str(clips / clip_name)}}
+                assert client.patch("/api/settings", json=source, headers=good).status_code == 200
+                return next_set_end(events)
+
+            theirs, records_2 = play(sam, "judge_pushup_b.mp4")
+            mine_2, records_3 = play(1, "darebee_squat.mp4")
+            history = {
+                who: {
+                    "sessions": client.get(f"/api/sessions{query}").json["sessions"],
+                    "totals": client.get(f"/api/totals{query}").json["totals"],
+                    "records": client.get(f"/api/records{query}").json["records"],
+                    "csv": csv_rows(client, f"/api/export?format=csv&{query[1:]}"),
+                }
+                for who, query in (("me", "?person=1"), ("sam", f"?person={sam}"), ("all", ""))
+            }
+            corrected = theirs["reps"] + 1
+            fix = {"reps": corrected, "reason": "the last push-up was cut by the clip"}
+            answer = client.post(f"/api/sets/{theirs['set_id']}/correction", json=fix, headers=good)
+            assert answer.status_code == 200, answer.json
+            after_csv = csv_rows(client, f"/api/export?format=csv&person={sam}")
+            after_json = json.loads(client.get("/api/export?format=json").data)
+            after_totals = {
+                who: client.get(f"/api/totals?period=week{query}").json["totals"]
+                for who, query in (("me", "&person=1"), ("sam", f"&person={sam}"), ("all", ""))
+            }
+        finally:
+            stop.set()
+            supervisor.join(10)
+            daemon.shutdown()
+
+    # Each clip counted within its true range, for the person who was training.
+    for event, clip_name, person in (
+        (mine_1, "posetest_squat.mp4", 1), (theirs, "judge_pushup_b.mp4", sam),
+        (mine_2, "darebee_squat.mp4", 1),
+    ):  # fmt: skip
+        low, high = truth(shared_data, clip_name)
+        assert low <= event["reps"] <= high, (clip_name, event)
+        assert event["person_id"] == person
+    # Separate histories, and everyone adds them up.
+    me, them, everyone = history["me"], history["sam"], history["all"]
+    assert sum(s["reps"] for s in me["sessions"]) == mine_1["reps"] + mine_2["reps"]
+    assert sum(s["reps"] for s in them["sessions"]) == theirs["reps"]
+    assert sum(s["reps"] for s in everyone["sessions"]) == sum(
+        e["reps"] for e in (mine_1, theirs, mine_2)
+    )
+    for key in ("reps", "partial_reps", "sets"):
+        assert sum(t[key] for t in everyone["totals"]) == sum(
+            t[key] for t in me["totals"] + them["totals"]
+        )
+    assert [r["exercise"] for r in me["records"]] == ["squat"]
+    assert [r["exercise"] for r in them["records"]] == ["pushup"]
+    assert me["records"][0]["set_reps"]["value"] == max(mine_1["reps"], mine_2["reps"])
+    assert them["records"][0]["set_reps"]["value"] == theirs["reps"]
+    assert {r["exercise"]: r["set_reps"]["person_id"] for r in everyone["records"]} == {
+        "squat": 1, "pushup": sam,
+    }  # fmt: skip
+    assert {r["person_id"] for r in me["csv"]} == {"1"}
+    assert {r["person"] for r in them["csv"]} == {"Sam"}
+    assert len(everyone["csv"]) == len(me["csv"]) + len(them["csv"])
+    # A first set is never a record; Me's second squat set is one when it has more reps.
+    assert records_1 == [] and records_2 == []
+    got = {r["record"]: r for r in records_3}
+    assert ("set_reps" in got) == (mine_2["reps"] > mine_1["reps"])
+    if "set_reps" in got:
+        assert (got["set_reps"]["value"], got["set_reps"]["previous"]) == (
+            mine_2["reps"], mine_1["reps"],
+        )  # fmt: skip
+    # The edited set shows both counts in both exports, and the totals use the corrected one.
+    assert {(r["counted_reps"], r["corrected_reps"]) for r in after_csv} == {
+        (str(theirs["reps"]), str(corrected))
+    }
+    [edited] = [s for s in after_json["sets"] if s["id"] == theirs["set_id"]]
+    assert (edited["counted_reps"], edited["corrected_reps"], edited["reps"]) == (
+        theirs["reps"], corrected, corrected,
+    )  # fmt: skip
+    assert edited["corrections"][0]["reason"] == fix["reason"]
+    assert sum(t["reps"] for t in after_totals["sam"]) == corrected
+    assert sum(t["reps"] for t in after_totals["all"]) == sum(
+        t["reps"] for t in after_totals["me"] + after_totals["sam"]
+    )
