@@ -44,7 +44,7 @@ export function showRecordToast(record) {
   const toast = document.createElement("p");
   toast.className = "record-toast";
   toast.dataset.record = record.record;
-  toast.textContent = `🏆 ${recordSentence(record)}`;
+  toast.textContent = recordSentence(record);
   box.append(toast);
   setTimeout(() => toast.remove(), TOAST_MS);
 }
