@@ -479,10 +479,17 @@ class Store:
     ) -> list[dict]:
         """Newest first, each with its sets (deleted ones apart) and complete/partial rep
         counts; with person_id only the sessions and sets of that person."""
-        where, params = _person_filter(person_id)
+        mine, params = ("AND t.person_id=?", (person_id,)) if person_id is not None else ("", ())
+        unindexed = mine.replace("t.", "+t.")  # look sets up by session, not by person
         return self._query(
             f"""
-            WITH c AS ({_SET_COUNTS} {where} GROUP BY t.id)
+            WITH page AS (
+                SELECT s.id FROM sessions s
+                WHERE EXISTS (SELECT 1 FROM sets t WHERE t.session_id = s.id {unindexed})
+                ORDER BY s.started_at DESC, s.id DESC LIMIT ? OFFSET ?
+            ), c AS (
+                {_SET_COUNTS} WHERE t.session_id IN (SELECT id FROM page) {mine} GROUP BY t.id
+            )
             SELECT s.id, min(c.started_at) AS started_at, max(c.ended_at) AS ended_at,
                    sum(c.deleted_at IS NULL) AS sets,
                    sum(CASE WHEN c.deleted_at IS NULL THEN c.reps ELSE 0 END) AS reps,
@@ -490,9 +497,9 @@ class Store:
                        AS partial_reps,
                    sum(c.deleted_at IS NOT NULL) AS deleted_sets
             FROM sessions s JOIN c ON c.session_id = s.id
-            GROUP BY s.id ORDER BY s.started_at DESC, s.id DESC LIMIT ? OFFSET ?
+            GROUP BY s.id ORDER BY s.started_at DESC, s.id DESC
             """,
-            (*params, limit, offset),
+            (*params, limit, offset, *params),
         )
 
     def session(self, session_id: int, person_id: int | None = None) -> dict | None:
