@@ -27,13 +27,14 @@ from tests.test_browser import (  # noqa: F401 (browser: a fixture)
 CLIP = "darebee_squat.mp4"  # a steady side-view set of 8 squats (truth.tsv)
 
 
-def add_set(store: Store, person: int, day: date, reps: int, exercise: str, hour: int) -> int:
-    """A set of `reps` complete reps and one partial, at `hour` on `day`."""
-    start = datetime.combine(day, clock_time(hour)).timestamp()
+def add_set(store: Store, person: int, day: date, reps: int, exercise: str, hour: float) -> int:
+    """A set of `reps` complete reps and one partial, at `hour` on `day` (deeper when longer)."""
+    start = datetime.combine(day, clock_time(int(hour), int(hour % 1 * 60))).timestamp()
     set_id = None
     for i in range(reps + 1):
         t = start + 3 * i
-        rep = RepRecord(exercise, i < reps, t, t + 2.5, 1.0 if i < reps else 0.4, 1.2, 1.0)
+        depth = 0.85 + 0.02 * reps if i < reps else 0.4
+        rep = RepRecord(exercise, i < reps, t, t + 2.5, depth, 1.2, 1.0)
         _, set_id = store.add_rep(rep, set_id, 1800, person)
     return set_id
 
@@ -57,12 +58,16 @@ def household(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Serve,
     store = Store(serve.data_dir / "history.sqlite3")
     sam = store.add_person("Sam", "#2e7d32")["id"]
     today = date.today()
-    sets = {
-        "old": add_set(store, 1, today - timedelta(days=8), 6, "squat", 9),
-        "mine": add_set(store, 1, today - timedelta(days=1), 8, "squat", 9),
-        "theirs": add_set(store, sam, today - timedelta(days=1), 5, "pushup", 10),
-        "wrong": add_set(store, 1, today - timedelta(days=1), 4, "pushup", 11),
-    }
+    ago = lambda days: today - timedelta(days=days)  # noqa: E731
+    sets = {"old": add_set(store, 1, ago(8), 12, "squat", 9)}  # the best, until deleted
+    for days, squats, pushups in ((4, 6, 10), (3, 7, 12), (2, 9, 11)):
+        add_set(store, 1, ago(days), squats, "squat", 9)
+        add_set(store, 1, ago(days), pushups, "pushup", 9.25)  # the same session
+    add_set(store, sam, ago(2), 15, "squat", 9.5)
+    sets["mine"] = add_set(store, 1, ago(1), 8, "squat", 9)
+    sets["theirs"] = add_set(store, sam, ago(1), 5, "pushup", 10)
+    sets["wrong"] = add_set(store, 1, ago(1), 4, "pushup", 11)
+    add_set(store, 1, today, 7, "squat", 0)
     store.close()
     serve.start()
     yield serve, {"sam": sam, **sets}
