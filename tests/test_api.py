@@ -9,7 +9,7 @@ import os
 import socket
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,20 +39,30 @@ def clip(tmp_path_factory):
     return path
 
 
+LOOPBACK = {"host": "127.0.0.1", "port": 0}  # any free port
+
+
 @contextmanager
-def serve(data_dir: Path, clip: Path, settings: config.Settings | None) -> Iterator[Daemon]:
-    """A running daemon on 127.0.0.1 (any port) with the stand-in model and exercise engine;
-    settings None: the data folder's settings file as it is."""
+def serve(
+    data_dir: Path,
+    clip: Path,
+    settings: config.Settings | None,
+    address: dict | None = None,
+    pose: object | None = None,
+    tracker: Callable | None = None,
+) -> Iterator[Daemon]:
+    """A running daemon with the stand-in model and exercise engine (or the ones given) on
+    address (default LOOPBACK; {} for the settings' address); settings None: the data folder's
+    settings file as it is."""
     if settings is not None:
         config.save(settings, data_dir / "settings.toml")
     daemon = Daemon(
         data_dir,
         source=str(clip),
-        host="127.0.0.1",
-        port=0,
-        pose_factory=lambda _: FakePose(),
-        tracker_factory=lambda rules, mode: FakeTracker(rules, mode, every=15),
+        pose_factory=lambda _: pose or FakePose(),
+        tracker_factory=tracker or (lambda rules, mode: FakeTracker(rules, mode, every=15)),
         backoff=lambda: Backoff(0.05, 0.1),
+        **(LOOPBACK if address is None else address),
     )
     daemon.start()
     stop = threading.Event()

@@ -13,14 +13,11 @@ import time
 
 import pytest
 
-from device.capture.runner import Backoff
 from device.daemon import config
 from device.daemon.api_client import ApiClient
 from device.daemon.bench_serve import spawn_serve
 from device.daemon.http_server import FIRST_REQUEST_S, PER_ADDRESS
-from device.daemon.service import Daemon
-from tests.test_api import PASSWORD, clip, daemon, logged_in_client  # noqa: F401
-from tests.test_serve_pipeline import FakePose, FakeTracker
+from tests.test_api import PASSWORD, clip, daemon, logged_in_client, serve  # noqa: F401
 from tests.waiting import wait_until
 from web_ui import throttle as throttle_module
 from web_ui.logins import LoginStore
@@ -337,34 +334,10 @@ def test_each_bad_setting_gets_422_and_changes_nothing(daemon):  # noqa: F811
     assert answer.status_code == 200 and answer.json["restart_required"] == ["server"]
 
 
-def _start(data_dir, clip_path, **kwargs) -> tuple[Daemon, threading.Event, threading.Thread]:
-    started = Daemon(
-        data_dir,
-        source=str(clip_path),
-        pose_factory=lambda _: FakePose(),
-        tracker_factory=lambda rules, mode: FakeTracker(rules, mode, every=15),
-        backoff=lambda: Backoff(0.05, 0.1),
-        **kwargs,
-    )
-    started.start()
-    stop = threading.Event()
-    supervisor = threading.Thread(target=started.run, args=(stop,))
-    supervisor.start()
-    return started, stop, supervisor
-
-
-def _stop(started: Daemon, stop: threading.Event, supervisor: threading.Thread) -> None:
-    stop.set()
-    supervisor.join(5)
-    started.shutdown()
-
-
 def test_broken_settings_file_serves_a_page_in_safe_mode(tmp_path, clip):  # noqa: F811
     broken = b"[camera]\nfps = 500\n[exercise]\nstart_drop = 0.1\n\xff"
     (tmp_path / "settings.toml").write_bytes(broken)
-    running = _start(tmp_path, clip, host="127.0.0.1", port=0)
-    safe = running[0]
-    try:
+    with serve(tmp_path, clip, None) as safe:
         owner = ApiClient("127.0.0.1", safe.port)
         owner.log_in(PASSWORD)
         status, _, page = owner.request("GET", "/")
@@ -382,8 +355,6 @@ def test_broken_settings_file_serves_a_page_in_safe_mode(tmp_path, clip):  # noq
         assert safe.settings.exercise.start_drop == 0.1
         assert owner.json("GET", "/api/health")[1]["warnings"] == []
         assert config.load(tmp_path / "settings.toml").exercise.start_drop == 0.1
-    finally:
-        _stop(*running)
 
 
 def test_unbindable_server_settings_fall_back_to_the_last_working_address(tmp_path, clip):  # noqa: F811
@@ -405,16 +376,12 @@ def test_unbindable_server_settings_fall_back_to_the_last_working_address(tmp_pa
     except OSError:
         pytest.skip("port 1024 is in use here")
     busy.listen()
-    with busy:
-        running = _start(tmp_path, clip)
-        try:
-            assert running[0].port == good_port
-            owner = ApiClient("127.0.0.1", good_port)
-            owner.log_in(PASSWORD)
-            (warning,) = owner.json("GET", "/api/health")[1]["warnings"]
-            assert warning["kind"] == "safe_mode" and "127.0.0.1:1024" in warning["message"]
-        finally:
-            _stop(*running)
+    with busy, serve(tmp_path, clip, None, address={}) as fallen_back:
+        assert fallen_back.port == good_port
+        owner = ApiClient("127.0.0.1", good_port)
+        owner.log_in(PASSWORD)
+        (warning,) = owner.json("GET", "/api/health")[1]["warnings"]
+        assert warning["kind"] == "safe_mode" and "127.0.0.1:1024" in warning["message"]
 
 
 def test_settings_that_cannot_be_saved_change_nothing(daemon, monkeypatch):  # noqa: F811

@@ -157,8 +157,11 @@ def settings(port: int, **extra) -> config.MqttSettings:
     return config.MqttSettings(enabled=True, host="127.0.0.1", port=port, **extra)
 
 
-def add_rep(store: Store, set_id: int | None, complete: bool, at: float) -> tuple[int, int]:
-    return store.add_rep(RepRecord("squat", complete, at - 1, at, 1.0, 0.5, 0.5), set_id, 1800)
+def add_rep(
+    store: Store, set_id: int | None, complete: bool, at: float, person_id: int = 1
+) -> tuple[int, int]:
+    record = RepRecord("squat", complete, at - 1, at, 1.0, 0.5, 0.5)
+    return store.add_rep(record, set_id, 1800, person_id)
 
 
 def rep_event(bus: EventBus, set_id: int, reps: int, complete: bool = True) -> None:
@@ -172,9 +175,23 @@ def rep_event(bus: EventBus, set_id: int, reps: int, complete: bool = True) -> N
 def set_end(bus: EventBus, set_id: int, reps: int, partial: int = 0) -> None:
     bus.publish(
         "set",
-        {"event": "end", "set_id": set_id, "session_id": 1, "exercise": "squat", "reps": reps,
-         "partial_reps": partial},
+        {"event": "end", "set_id": set_id, "session_id": 1, "person_id": 1, "exercise": "squat",
+         "reps": reps, "partial_reps": partial},
     )  # fmt: skip
+
+
+def publish_history(
+    broker: Broker, folder: Path
+) -> tuple[Store, EventBus, Listener, mqtt.MqttPublisher]:
+    """A history, a bus, a listener on the broker and a started publisher of them."""
+    store = Store(folder / "h.sqlite3")
+    bus = EventBus()
+    listener = Listener(broker.port)
+    publisher = mqtt.MqttPublisher(
+        settings(broker.port), bus, DEVICE, lambda: mqtt.today_reps(store.path), "1.2.3"
+    )
+    publisher.start()
+    return store, bus, listener, publisher
 
 
 # --- settings --------------------------------------------------------------------------------
@@ -219,8 +236,19 @@ def test_todays_reps_come_from_the_history_and_exclude_yesterday(tmp_path):
     _, today = add_rep(store, None, True, now)
     add_rep(store, today, True, now)
     add_rep(store, today, False, now)
+    bo = store.add_person("Bo", "#00aa00")["id"]
+    add_rep(store, None, True, now, bo)
+    _, corrected = add_rep(store, None, True, now, bo)  # counted 1, corrected to 4
+    _, deleted = add_rep(store, None, True, now, bo)
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE sets SET corrected_reps=4 WHERE id=?", (corrected,))
+        db.execute("UPDATE sets SET deleted_at=? WHERE id=?", (now, deleted))
     assert mqtt.today_reps(store.path, now) == {
-        "total": 2, "squat": 2, "pushup": 0, "partial_reps": 1,
+        "total": 7, "squat": 7, "pushup": 0, "partial_reps": 1,
+        "people": {
+            "1": {"name": "Me", "total": 2, "squat": 2, "pushup": 0},
+            str(bo): {"name": "Bo", "total": 5, "squat": 5, "pushup": 0},
+        },
     }  # fmt: skip
     assert mqtt.today_reps(tmp_path / "none.sqlite3")["total"] == 0
 
@@ -230,13 +258,7 @@ def test_todays_reps_come_from_the_history_and_exclude_yesterday(tmp_path):
 
 @needs_mosquitto
 def test_discovery_configs_states_and_a_set_event(broker, tmp_path):
-    store = Store(tmp_path / "h.sqlite3")
-    bus = EventBus()
-    listener = Listener(broker.port)
-    publisher = mqtt.MqttPublisher(
-        settings(broker.port), bus, DEVICE, lambda: mqtt.today_reps(store.path), "1.2.3"
-    )
-    publisher.start()
+    store, bus, listener, publisher = publish_history(broker, tmp_path)
     try:
         assert wait_until(lambda: listener.latest("repcounter/availability") == "online")
         configs = {
@@ -246,6 +268,7 @@ def test_discovery_configs_states_and_a_set_event(broker, tmp_path):
         }
         assert set(configs) == {
             *(f"homeassistant/sensor/{DEVICE}/{key}/config" for key in SENSORS),
+            f"homeassistant/sensor/{DEVICE}/today_reps_person_1/config",
             f"homeassistant/event/{DEVICE}/set/config",
         }
         for config_payload in configs.values():
@@ -284,6 +307,10 @@ def test_discovery_configs_states_and_a_set_event(broker, tmp_path):
     assert listener.json("repcounter/today") == {
         "total": 3, "squat": 3, "pushup": 0, "partial_reps": 1,
     }  # fmt: skip
+    assert listener.json("repcounter/today/person_1") == {
+        "name": "Me", "total": 3, "squat": 3, "pushup": 0,
+    }  # fmt: skip
+    assert event["person"] == "Me"
     # Sent when the status changes, not for every new frame rate.
     health = [json.loads(p) for p in listener.values("repcounter/health")]
     assert [(h["status"], h["fps"]) for h in health] == [("ok", 29.5), ("degraded", 3.0)]
@@ -301,6 +328,43 @@ def test_discovery_configs_states_and_a_set_event(broker, tmp_path):
     assert json.loads(retained["repcounter/health"])["status"] == "degraded"
     assert retained["repcounter/availability"] == "offline"
     assert "repcounter/set_event" not in retained
+    late.close()
+
+
+@needs_mosquitto
+def test_each_person_gets_a_reps_today_sensor_that_follows_their_profile(broker, tmp_path):
+    store, bus, listener, publisher = publish_history(broker, tmp_path)
+    ana_config = None
+    try:
+        assert wait_until(lambda: listener.json("repcounter/today/person_1") is not None)
+        ana = store.add_person("Ana", "#ff8800")["id"]
+        ana_config = f"homeassistant/sensor/{DEVICE}/today_reps_person_{ana}/config"
+        bus.publish("person", {"id": 1})  # what the API sends after a profile change
+        assert wait_until(lambda: listener.json(ana_config) is not None)
+        assert listener.json(ana_config)["name"] == "Reps today Ana"
+        _, set_id = add_rep(store, None, True, time.time(), ana)
+        rep_event(bus, set_id, 1)
+        assert wait_until(
+            lambda: (listener.json(f"repcounter/today/person_{ana}") or {}).get("total") == 1
+        )
+        assert listener.json("repcounter/today/person_1")["total"] == 0
+        with sqlite3.connect(store.path) as db:  # Ana's set moved to person 1
+            db.execute("UPDATE sets SET person_id=1")
+        store.update_person(ana, {"name": "Ana Maria"})
+        bus.publish("person", {"id": 1})
+        assert wait_until(lambda: listener.json(ana_config)["name"] == "Reps today Ana Maria")
+        assert wait_until(lambda: listener.json("repcounter/today/person_1")["total"] == 1)
+        store.delete_person(ana)
+        bus.publish("person", {"id": 1})
+        assert wait_until(lambda: listener.latest(ana_config) == "")  # removed from HA
+    finally:
+        publisher.stop()
+        listener.close()
+    late = Listener(broker.port)  # Home Assistant restarting later sees no sensor for Ana
+    assert wait_until(lambda: "repcounter/today/person_1" in late.retained())
+    assert ana_config not in late.retained() and f"{DEVICE}_today_reps_person_1" in str(
+        late.retained()
+    )
     late.close()
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from device.cli import main
 from device.daemon import config
-from device.daemon.service import camera_warnings
+from device.daemon.health import camera as camera_warnings
 from web_ui.app import create_app
 from web_ui.auth import Credentials
 

@@ -125,6 +125,12 @@ def fill(folder: Path) -> Path:
     return filler
 
 
+def make_room(filler: Path, mount_point: Path) -> None:
+    """Space returns: the filler goes and the tmpfs grows (SQLite's WAL needs more than 256k)."""
+    filler.unlink()
+    subprocess.run(["mount", "-o", "remount,size=16m", str(mount_point)], check=True)
+
+
 def test_a_full_tmpfs_keeps_the_count_and_loses_no_rep(tiny_tmpfs, clip):  # noqa: F811
     with serve(tiny_tmpfs, clip, SETTINGS) as daemon:
         client, _ = logged_in_client(daemon)
@@ -136,8 +142,7 @@ def test_a_full_tmpfs_keeps_the_count_and_loses_no_rep(tiny_tmpfs, clip):  # noq
             collect(reps, 3, False, announced)
             (warning,) = storage_warnings(client, "degraded")
             assert "full" in warning["message"] and "wait in memory" in warning["message"]
-            filler.unlink()  # space returns
-            subprocess.run(["mount", "-o", "remount,size=16m", str(tiny_tmpfs)], check=True)
+            make_room(filler, tiny_tmpfs)
             collect(reps, 2, True, announced)
             assert_every_rep_is_stored(daemon, client, reps, announced)
 
@@ -181,7 +186,6 @@ def test_a_history_that_cannot_even_be_opened_at_start_does_not_stop_the_daemon(
             assert "reps cannot be saved" in warning["message"]
             answer = client.get("/api/sessions")
             assert answer.status_code == 503 and "/api/health" in answer.json["error"]
-            filler.unlink()
-            subprocess.run(["mount", "-o", "remount,size=16m", str(tiny_tmpfs)], check=True)
+            make_room(filler, tiny_tmpfs)
             collect(reps, 2, True, announced)
             assert_every_rep_is_stored(daemon, client, reps, announced)

@@ -17,9 +17,9 @@ import cv2
 import numpy as np
 import pytest
 
-from device.capture.runner import Backoff
 from device.daemon import config, service
 from device.daemon.bench_serve import spawn_serve
+from tests.test_api import serve
 from tests.test_serve_pipeline import FakePose, FakeTracker
 
 UNIT = Path(__file__).resolve().parents[1] / "systemd" / "repcounter.service"
@@ -123,33 +123,18 @@ def test_a_stalled_pipeline_stops_the_watchdog_pings(tmp_path, clip, monkeypatch
     monkeypatch.setenv("WATCHDOG_USEC", "400000")
     monkeypatch.setattr(service, "STALL_S", 1.0)
     pose = HangingPose()
-    config.save(config.Settings(camera={"file_loop": True}), tmp_path / "settings.toml")
-    daemon = service.Daemon(
-        tmp_path,
-        source=str(clip),
-        host="127.0.0.1",
-        port=0,
-        pose_factory=lambda _: pose,
-        tracker_factory=lambda rules, mode: FakeTracker(rules, mode),
-        backoff=lambda: Backoff(0.05, 0.1),
-    )
-    daemon.start()
-    stop = threading.Event()
-    supervisor = threading.Thread(target=daemon.run, args=(stop,))
-    supervisor.start()
-    try:
-        messages = []
-        deadline = time.monotonic() + 4
-        while time.monotonic() < deadline:
-            with contextlib.suppress(TimeoutError):
-                messages.append((time.monotonic(), listener.recv(200)))
-        pings = [t for t, m in messages if m == b"WATCHDOG=1"]
-        assert pose.calls > 5 and pings, messages
-        assert any(m.startswith(b"STATUS=stalled: the inference thread") for _, m in messages)
-        assert deadline - pings[-1] > 1.5  # no ping for the last seconds: systemd will restart
-    finally:
-        pose.release.set()
-        stop.set()
-        supervisor.join(5)
-        daemon.shutdown()
-        listener.close()
+    settings = config.Settings(camera={"file_loop": True})
+    with serve(tmp_path, clip, settings, pose=pose, tracker=lambda r, m: FakeTracker(r, m)):
+        try:
+            messages = []
+            deadline = time.monotonic() + 4
+            while time.monotonic() < deadline:
+                with contextlib.suppress(TimeoutError):
+                    messages.append((time.monotonic(), listener.recv(200)))
+            pings = [t for t, m in messages if m == b"WATCHDOG=1"]
+            assert pose.calls > 5 and pings, messages
+            assert any(m.startswith(b"STATUS=stalled: the inference thread") for _, m in messages)
+            assert deadline - pings[-1] > 1.5  # no ping for the last seconds: systemd restarts
+        finally:
+            pose.release.set()
+    listener.close()

@@ -209,6 +209,7 @@ def people_add():
         )
     except PersonInvalid as exc:
         return json_error(422, str(exc), exc.field)
+    _daemon().people_changed()
     return person, 201
 
 
@@ -220,7 +221,7 @@ def people_update(person_id: int):
         return json_error(422, str(exc), exc.field)
     if person is None:
         return json_error(404, f"no person {person_id}", "person_id")
-    _daemon().person_changed(person_id)
+    _daemon().people_changed()
     return person
 
 
@@ -232,6 +233,7 @@ def people_delete(person_id: int):
         return json_error(409, exc.message, exc.field)
     if not deleted:
         return json_error(404, f"no person {person_id}", "person_id")
+    _daemon().people_changed()
     return {"deleted": person_id}
 
 

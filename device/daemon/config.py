@@ -203,11 +203,7 @@ class ServerSettings(_Section):
     @field_validator("allowed_hosts")
     @classmethod
     def _hostnames(cls, value: list[str]) -> list[str]:
-        cleaned = [name.strip().lower().rstrip(".") for name in value]
-        for name in cleaned:
-            if not HOSTNAME_RE.match(name):
-                raise ValueError(f"{name!r} is not a host name (letters, digits, '-' and '.')")
-        return cleaned
+        return [_host_name(name) for name in value]
 
     @model_validator(mode="after")
     def _ordered(self) -> ServerSettings:

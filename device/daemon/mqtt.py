@@ -37,7 +37,7 @@ ONLINE, OFFLINE = "online", "offline"
 SET_EVENT_TYPE = "set_completed"
 EXERCISES = tuple(mode for mode in MODES if mode != "auto")
 HEALTH_EVERY_S = 60.0  # the frame rate is refreshed this often; other health changes at once
-KINDS = {"state", "rep", "set", "health"}
+KINDS = {"state", "rep", "set", "health", "person"}
 
 
 def device_id(data_dir: Path) -> str:
@@ -53,28 +53,42 @@ def device_id(data_dir: Path) -> str:
     return value
 
 
-def today_reps(db_path: Path, now: float | None = None) -> dict[str, int]:
-    """Today's (local day) complete reps per exercise and partial reps, from the history.
+def today_reps(db_path: Path, now: float | None = None) -> dict[str, Any]:
+    """Today's (local day) complete reps per exercise and partial reps, from the history: the
+    household's, and in "people" each person's ({id: {name, total, per exercise}}, everyone
+    with a profile, 0 when they did not train). A set's corrected count replaces its counted
+    reps; deleted sets count for nothing.
 
     Reads through its own read-only connection: in WAL mode a reader never waits for the
     pipeline's writes, nor they for it.
     """
     now = time.time() if now is None else now
     midnight = datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    counts = {exercise: 0 for exercise in EXERCISES} | {"partial_reps": 0}
+    household = _counts()
+    household["partial_reps"] = 0
     try:
         with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)) as db:
-            rows = db.execute(
-                "SELECT exercise, sum(complete), sum(1 - complete) FROM reps"
-                " WHERE ended_at >= ? GROUP BY exercise",
+            people = db.execute("SELECT id, name FROM people ORDER BY id").fetchall()
+            sets = db.execute(
+                "SELECT t.person_id, t.exercise, coalesce(t.corrected_reps, sum(r.complete)),"
+                " sum(1 - r.complete) FROM sets t JOIN reps r ON r.set_id = t.id"
+                " WHERE r.ended_at >= ? AND t.deleted_at IS NULL GROUP BY t.id",
                 (midnight.timestamp(),),
             ).fetchall()
     except sqlite3.OperationalError:  # no history yet
-        return {"total": 0, **counts}
-    for exercise, complete, partial in rows:
-        counts[exercise] = int(complete)
-        counts["partial_reps"] += int(partial)
-    return {"total": sum(v for k, v in counts.items() if k != "partial_reps"), **counts}
+        return {**household, "people": {}}
+    per_person = {person_id: {"name": name, **_counts()} for person_id, name in people}
+    for person_id, exercise, complete, partial in sets:
+        for counts in (household, per_person.get(person_id)):
+            if counts is not None:
+                counts[exercise] = counts.get(exercise, 0) + int(complete)
+                counts["total"] += int(complete)
+        household["partial_reps"] += int(partial)
+    return {**household, "people": {str(key): value for key, value in per_person.items()}}
+
+
+def _counts() -> dict[str, int]:
+    return {"total": 0} | {exercise: 0 for exercise in EXERCISES}
 
 
 class Topics:
@@ -95,10 +109,16 @@ class Topics:
     def config(self, component: str, key: str) -> str:
         return f"{self._discovery}/{component}/{self._device}/{key}/config"
 
+    def person_today(self, person_id: str) -> str:
+        return f"{self.today}/person_{person_id}"
 
-def discovery(topics: Topics, device: str, version: str) -> dict[str, dict]:
-    """Home Assistant discovery configs (topic -> payload) of every entity of the device."""
-    shared = {
+    def person_config(self, person_id: str) -> str:
+        return self.config("sensor", f"today_reps_person_{person_id}")
+
+
+def _shared(topics: Topics, device: str, version: str) -> dict[str, Any]:
+    """What every entity's discovery config repeats: the device and availability."""
+    return {
         "availability_topic": topics.availability,
         "device": {
             "identifiers": [device],
@@ -109,6 +129,11 @@ def discovery(topics: Topics, device: str, version: str) -> dict[str, dict]:
         },
         "origin": {"name": "RepCounter", "sw_version": version},
     }
+
+
+def discovery(topics: Topics, device: str, version: str) -> dict[str, dict]:
+    """Home Assistant discovery configs (topic -> payload) of the device's fixed entities."""
+    shared = _shared(topics, device, version)
     entities: dict[tuple[str, str], dict[str, Any]] = {
         ("sensor", "exercise"): {
             "name": "Exercise",
@@ -162,6 +187,24 @@ def discovery(topics: Topics, device: str, version: str) -> dict[str, dict]:
     }
 
 
+def person_discovery(
+    topics: Topics, device: str, version: str, person_id: str, name: str
+) -> tuple[str, dict]:
+    """The discovery config (topic, payload) of one person's "Reps today" sensor."""
+    config = {
+        "name": f"Reps today {name}",
+        "state_topic": topics.person_today(person_id),
+        "value_template": "{{ value_json.total }}",
+        "json_attributes_topic": topics.person_today(person_id),
+        "unit_of_measurement": "reps",
+        "state_class": "total_increasing",
+        "icon": "mdi:account",
+        "unique_id": f"{device}_today_reps_person_{person_id}",
+        **_shared(topics, device, version),
+    }
+    return topics.person_config(person_id), config
+
+
 def _health_summary(health: dict) -> dict:
     """What the health sensor shows: the status and what explains it."""
     camera = health.get("camera") or {}
@@ -187,7 +230,7 @@ class MqttPublisher:
         settings: MqttSettings,
         bus: EventBus,
         device: str,
-        today: Callable[[], dict[str, int]],
+        today: Callable[[], dict[str, Any]],
         version: str = "unknown",
         queue_size: int = 256,
         pending_sets: int = 100,
@@ -198,7 +241,9 @@ class MqttPublisher:
         self.device = device
         self.topics = Topics(settings, device)
         self._today = today
+        self.version = version
         self._configs = discovery(self.topics, device, version)
+        self._people: dict[str, str] = {}  # id -> name of those whose sensors were announced
         self._queue_size = queue_size
         self._subscription = None
         self._retained: dict[str, str] = {}  # topic -> latest state payload
@@ -336,6 +381,7 @@ class MqttPublisher:
                 "partial_reps": data["partial_reps"],
                 "exercise": data["exercise"],
                 "set_id": data["set_id"],
+                "person": self._people.get(str(data.get("person_id"))),
                 "ended_at": datetime.now().astimezone().isoformat(timespec="seconds"),
             }
             self._set_state(self.topics.last_set, _dumps(last))
@@ -343,6 +389,8 @@ class MqttPublisher:
             if len(self._pending) == self._pending.maxlen:
                 self.pending_dropped += 1
             self._pending.append(_dumps({"event_type": SET_EVENT_TYPE, **last}))
+            self._refresh_today()
+        elif event.kind == "person":  # a profile changed: names, new people
             self._refresh_today()
         elif event.kind == "health":
             summary = _health_summary(data)
@@ -359,7 +407,17 @@ class MqttPublisher:
         except Exception:
             log.exception("cannot read today's reps for MQTT")
             return
+        people = counts.pop("people", {})
         self._set_state(self.topics.today, _dumps(counts))
+        for person_id, person in people.items():
+            topic, config = person_discovery(
+                self.topics, self.device, self.version, person_id, person["name"]
+            )
+            self._set_state(topic, _dumps(config))
+            self._set_state(self.topics.person_today(person_id), _dumps(person))
+        for gone in set(self._people) - set(people):  # an empty retained config removes it
+            self._set_state(self.topics.person_config(gone), "")
+        self._people = {person_id: person["name"] for person_id, person in people.items()}
 
     def _set_state(self, topic: str, payload: str) -> None:
         if self._retained.get(topic) != payload:

@@ -30,7 +30,7 @@ from device.capture.preview import PreviewBuffer
 from device.capture.runner import Backoff
 from device.capture.source import CaptureOptions, FrameSource
 from device.capture.sources import open_source, parse_source
-from device.daemon import config, http_server, mqtt
+from device.daemon import config, health, http_server, mqtt
 from device.daemon.events import EventBus
 from device.daemon.live import LivePipeline, PoseStage, Tracker
 from device.daemon.sdnotify import Notifier
@@ -127,7 +127,7 @@ class Daemon:
         self.pose: PoseStage | None = None
         self.pipeline_error: str | None = None
         self.mqtt: mqtt.MqttPublisher | None = None
-        self.accelerator_warning: dict | None = None  # accelerator = edgetpu and its probe failed
+        self.accelerator_verdict: Any = None  # accelerator = edgetpu and its probe failed
         self.started = time.monotonic()
         self.server: Any = None
         self._server_thread: threading.Thread | None = None
@@ -287,16 +287,11 @@ class Daemon:
         except RepCounterError as exc:
             # The web UI stays up so the setting that caused this can be fixed from the phone.
             self.pipeline_error = str(exc)
-            verdict = getattr(exc, "verdict", None)  # device.pose.edgetpu.EdgeTpuUnusable
-            if verdict is not None:
-                self.accelerator_warning = {
-                    "kind": "accelerator",
-                    "message": verdict.reason,
-                    "fix": verdict.fix,
-                }
+            # device.pose.edgetpu.EdgeTpuUnusable: the Edge TPU was required and cannot be used
+            self.accelerator_verdict = getattr(exc, "verdict", None)
             log.error("pipeline not started: %s", exc)
             return
-        self.pipeline_error = self.accelerator_warning = None
+        self.pipeline_error = self.accelerator_verdict = None
         self.pipeline = LivePipeline(
             self._open_source,
             self.pose,
@@ -466,13 +461,13 @@ class Daemon:
         else:
             self.workout.switch_person(person_id)
         self.store.set_active_person(person_id)
-        self.person_changed(person_id)
+        self.people_changed()
         return person
 
-    def person_changed(self, person_id: int) -> None:
-        """Tell the phones when the active person's profile changed or someone else trains."""
-        if self.workout is not None and person_id == self.workout.person_id:
-            self.bus.publish("person", self._active_person())
+    def people_changed(self) -> None:
+        """Tell the phones (and MQTT) that someone else trains or a profile changed: a
+        `person` event with who trains now."""
+        self.bus.publish("person", self._active_person())
 
     def health(self) -> dict:
         pipeline = self.pipeline
@@ -483,20 +478,16 @@ class Daemon:
         storage = self.workout.writer.status() if self.workout else None
         if storage is not None and self.store is not None and not storage["error"]:
             storage["error"] = self.store.error  # not even opened yet (full disk at start)
+        min_fps = self.settings.exercise.min_fps
         warnings = (
-            camera_warnings(status["camera"])
-            + self._safe_mode_warnings()
-            + self._storage_warnings(storage, usage.free)
-            + self._fps_warnings(pipeline)
-        )
+            health.camera(status["camera"])
+            + health.safe_mode(self.safe_mode, self.listen_fallback)
+            + health.storage(storage, usage.free, self.data_dir, self.settings.storage)
+            + health.low_fps(pipeline.timing.low_fps(min_fps, LOW_FPS_HOLD_S) if pipeline else None,
+                             min_fps)
+            + health.accelerator(self.accelerator_verdict, getattr(backend, "fallback", None))
+        )  # fmt: skip
         ok = pipeline is not None
-        if self.accelerator_warning:
-            warnings.append(self.accelerator_warning)
-        fallback = getattr(backend, "fallback", None)
-        if fallback is not None and fallback.warn:
-            warnings.append(
-                {"kind": "accelerator", "message": fallback.reason, "fix": fallback.fix}
-            )
         return {
             "status": "ok" if ok and not warnings else "degraded",
             "warnings": warnings,
@@ -520,99 +511,6 @@ class Daemon:
             "mqtt": self.mqtt.status() if self.mqtt else {"state": "off"},
             "rss_bytes": rss_bytes(),
         }
-
-    def _safe_mode_warnings(self) -> list[dict[str, str]]:
-        """What the phone must show: {"kind", "message", "fix"} each."""
-        warnings = []
-        if self.safe_mode is not None:
-            moved = self.safe_mode.moved_to
-            where = f" It was moved to {moved}." if moved else ""
-            warnings.append({
-                "kind": "safe_mode",
-                "message": f"Safe mode: the settings file could not be used "
-                f"({self.safe_mode.error}), so the default settings are in use.{where}",
-                "fix": "Check the settings and save them (that ends safe mode), or restore "
-                "what is valid in the moved file (POST /api/settings/restore-broken).",
-            })  # fmt: skip
-        if self.listen_fallback is not None:
-            warnings.append({
-                "kind": "safe_mode",
-                "message": f"Safe mode: {self.listen_fallback}.",
-                "fix": "Set server.host and server.port to an address this Pi can use, save, "
-                "and restart the service.",
-            })  # fmt: skip
-        return warnings
-
-    def _storage_warnings(self, storage: dict | None, free_bytes: int) -> list[dict]:
-        """Health warnings of kind "storage": writes fail, or the disk is nearly full."""
-        warnings = []
-        if storage and storage["error"]:
-            warnings.append(
-                {
-                    "kind": "storage",
-                    "message": f"reps cannot be saved ({storage['error']}): "
-                    f"{storage['pending_reps']} wait in memory"
-                    + (f", {storage['lost_reps']} lost" if storage["lost_reps"] else ""),
-                    "fix": f"free space in {self.data_dir} (or make it writable): the waiting "
-                    "reps are saved as soon as it can be written, if RepCounter keeps running",
-                }
-            )
-        limit = self.settings.storage.warn_free_mb * 1_000_000
-        if free_bytes < limit:
-            warnings.append(
-                {
-                    "kind": "storage",
-                    "message": f"only {free_bytes / 1e6:.0f} MB free in {self.data_dir}",
-                    "fix": "free space on that disk by deleting files you no longer need (this "
-                    f"shows below storage.warn_free_mb = {self.settings.storage.warn_free_mb} MB)",
-                }
-            )
-        return warnings
-
-    def _fps_warnings(self, pipeline: LivePipeline | None) -> list[dict[str, str]]:
-        """A warning when fewer frames than exercise.min_fps were processed per second for
-        LOW_FPS_HOLD_S: fast reps then have few frames and may be missed."""
-        min_fps = self.settings.exercise.min_fps
-        fps = pipeline.timing.low_fps(min_fps, LOW_FPS_HOLD_S) if pipeline else None
-        if fps is None:
-            return []
-        return [
-            {
-                "kind": "fps",
-                "message": f"Only {fps:.1f} frames per second are processed (under {min_fps:g}): "
-                "counting may miss fast reps.",
-                "fix": "Use the int8 model, stop other programs that keep the CPU busy, plug in a "
-                "Coral USB Accelerator, or lower the camera resolution.",
-            }
-        ]
-
-
-CAMERA_WARNINGS = {
-    "missing": (
-        "No camera found.",
-        "Plug in the Pi camera or a USB webcam: counting starts by itself. Or choose another "
-        "camera or a stream in Settings → Camera.",
-    ),
-    "reconnecting": (
-        "The camera stopped sending pictures: reconnecting.",
-        "Check the camera's cable or the stream's address; counting resumes by itself.",
-    ),
-    "ended": (
-        "The video has ended.",
-        "Choose a camera or another video in Settings → Camera to count again.",
-    ),
-}
-
-
-def camera_warnings(camera: dict) -> list[dict]:
-    """The health warning for a camera that gives no frames, with what to do (or none)."""
-    found = CAMERA_WARNINGS.get(camera.get("state", ""))
-    if found is None:
-        return []
-    message, fix = found
-    if camera.get("error") and camera["state"] != "ended":
-        message = f"{message} ({camera['error']})"
-    return [{"kind": "camera", "message": message, "fix": fix}]
 
 
 def _version() -> str:

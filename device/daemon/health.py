@@ -1,0 +1,114 @@
+"""What /api/health warns about, each as {"kind", "message", "fix"}: what is wrong in words the
+owner understands, and what to do about it. The live page shows every entry (a banner, or a
+full-screen overlay for the camera). One function per kind; each returns [] when all is well.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from device.daemon.config import SafeMode, StorageSettings
+
+Entry = dict[str, str]  # {"kind", "message", "fix"}
+
+CAMERA = {
+    "missing": (
+        "No camera found.",
+        "Plug in the Pi camera or a USB webcam: counting starts by itself. Or choose another "
+        "camera or a stream in Settings → Camera.",
+    ),
+    "reconnecting": (
+        "The camera stopped sending pictures: reconnecting.",
+        "Check the camera's cable or the stream's address; counting resumes by itself.",
+    ),
+    "ended": (
+        "The video has ended.",
+        "Choose a camera or another video in Settings → Camera to count again.",
+    ),
+}
+
+
+def camera(status: dict) -> list[Entry]:
+    """A camera that gives no frames (the capture loop's status)."""
+    found = CAMERA.get(status.get("state", ""))
+    if found is None:
+        return []
+    message, fix = found
+    if status.get("error") and status["state"] != "ended":
+        message = f"{message} ({status['error']})"
+    return [{"kind": "camera", "message": message, "fix": fix}]
+
+
+def safe_mode(settings: SafeMode | None, listen_fallback: str | None) -> list[Entry]:
+    """The settings file could not be used, or the server could not bind its address."""
+    warnings = []
+    if settings is not None:
+        where = f" It was moved to {settings.moved_to}." if settings.moved_to else ""
+        warnings.append({
+            "kind": "safe_mode",
+            "message": f"Safe mode: the settings file could not be used ({settings.error}), so "
+            f"the default settings are in use.{where}",
+            "fix": "Check the settings and save them (that ends safe mode), or restore what is "
+            "valid in the moved file (POST /api/settings/restore-broken).",
+        })  # fmt: skip
+    if listen_fallback is not None:
+        warnings.append({
+            "kind": "safe_mode",
+            "message": f"Safe mode: {listen_fallback}.",
+            "fix": "Set server.host and server.port to an address this Pi can use, save, and "
+            "restart the service.",
+        })  # fmt: skip
+    return warnings
+
+
+def storage(
+    writer: dict | None, free_bytes: int, data_dir: Path, settings: StorageSettings
+) -> list[Entry]:
+    """Reps cannot be written (the rep writer's status), or the disk is nearly full."""
+    warnings = []
+    if writer and writer["error"]:
+        lost = f", {writer['lost_reps']} lost" if writer["lost_reps"] else ""
+        warnings.append({
+            "kind": "storage",
+            "message": f"reps cannot be saved ({writer['error']}): "
+            f"{writer['pending_reps']} wait in memory{lost}",
+            "fix": f"free space in {data_dir} (or make it writable): the waiting reps are saved "
+            "as soon as it can be written, if RepCounter keeps running",
+        })  # fmt: skip
+    if free_bytes < settings.warn_free_mb * 1_000_000:
+        warnings.append({
+            "kind": "storage",
+            "message": f"only {free_bytes / 1e6:.0f} MB free in {data_dir}",
+            "fix": "free space on that disk by deleting files you no longer need (this shows "
+            f"below storage.warn_free_mb = {settings.warn_free_mb} MB)",
+        })  # fmt: skip
+    return warnings
+
+
+def low_fps(fps: float | None, min_fps: float) -> list[Entry]:
+    """fps: the rate while it has stayed under min_fps long enough (None: it has not). Fast
+    reps then have few frames and may be missed."""
+    if fps is None:
+        return []
+    return [{
+        "kind": "fps",
+        "message": f"Only {fps:.1f} frames per second are processed (under {min_fps:g}): "
+        "counting may miss fast reps.",
+        "fix": "Use the int8 model, stop other programs that keep the CPU busy, plug in a Coral "
+        "USB Accelerator, or lower the camera resolution.",
+    }]  # fmt: skip
+
+
+def accelerator(required_verdict: Any, fallback: Any) -> list[Entry]:
+    """The Edge TPU cannot be used: required (accelerator = edgetpu) and refused by its probe,
+    so nothing runs (required_verdict: device.pose.edgetpu.Verdict), or the pose runs on the
+    CPU while a Coral seems meant (fallback: device.pose.runtime.Fallback with warn set)."""
+    warnings = []
+    if required_verdict is not None:
+        warnings.append(
+            {"kind": "accelerator", "message": required_verdict.reason, "fix": required_verdict.fix}
+        )
+    if fallback is not None and fallback.warn:
+        warnings.append({"kind": "accelerator", "message": fallback.reason, "fix": fallback.fix})
+    return warnings
