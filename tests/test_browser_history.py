@@ -132,6 +132,7 @@ def test_edit_a_set_and_see_both_counts_on_the_page_and_in_the_exports(browser, 
     sync_api.expect(page.locator("#progress tbody")).to_contain_text("Squats")
     page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "history-progress", publish=True)
+    screenshot(page, "history-person", full_page=True)
 
     for fmt in ("csv", "json"):
         with page.expect_download() as download:

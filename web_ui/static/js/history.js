@@ -230,9 +230,13 @@ async function toggleEditor(row, set, button) {
   editor.append(holder);
   row.after(editor);
   button.setAttribute("aria-expanded", "true");
-  const { corrections } = await api(`/api/sets/${set.id}`);
-  holder.append(editorForm(set, corrections));
-  holder.querySelector("input, button")?.focus();
+  try {
+    const { corrections } = await api(`/api/sets/${set.id}`);
+    holder.append(editorForm(set, corrections));
+    holder.querySelector("input, button")?.focus();
+  } catch (error) {
+    holder.append(cell("p", `Could not load the set: ${error.message}`, { class: "form-error", role: "alert" }));
+  }
 }
 
 function editorForm(set, corrections) {
