@@ -16,7 +16,9 @@ import pytest
 
 from device.daemon.store import RepRecord, Store
 from tests.test_browser import (  # noqa: F401 (browser: a fixture)
+    CONTRAST_JS,
     PASSWORD,
+    UNLABELLED_JS,
     Serve,
     browser,
     new_phone,
@@ -118,6 +120,13 @@ def test_edit_a_set_and_see_both_counts_on_the_page_and_in_the_exports(browser, 
     sync_api.expect(page.locator(".set-editor .corrections li")).to_contain_text(
         ["count 8 → 10 (two reps hidden by the bench)"]
     )
+    for scheme in ("light", "dark"):  # the editor open, a deleted and a corrected set shown
+        page.emulate_media(color_scheme=scheme)
+        is_dark = page.evaluate("document.documentElement.classList.contains('dark')")
+        assert is_dark == (scheme == "dark")
+        assert page.evaluate(UNLABELLED_JS) == [], "every control needs a label"
+        assert page.evaluate(CONTRAST_JS) == [], f"text below WCAG AA contrast ({scheme})"
+    page.emulate_media(color_scheme="light")
     page.locator(".set-editor").scroll_into_view_if_needed()
     page.evaluate("window.scrollBy(0, -120)")  # the edited row above its editor, under the bar
     screenshot(page, "history-edit", publish=True)
