@@ -10,7 +10,8 @@ from datetime import datetime
 
 import pytest
 
-from device.daemon.store import MIGRATIONS, CorrectionInvalid, RepRecord, Store, StoreError
+from device.daemon.schema import MIGRATIONS
+from device.daemon.store import CorrectionInvalid, RepRecord, Store, StoreError
 
 
 def rep(at: float, exercise: str = "squat", complete: bool = True) -> RepRecord:
