@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from device.daemon import bench_serve, doctor, service
+from device.daemon import bench_history, bench_serve, doctor, service
 from device.errors import RepCounterError
 from device.exercise import commands as exercise_commands
 from device.models import cli as models_cli
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     exercise_commands.register(commands)
     service.register(commands)
     bench_serve.register(commands)
+    bench_history.register(commands)
     doctor.register(commands)
     password_cli.register(commands)
     return parser

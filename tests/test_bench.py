@@ -30,3 +30,12 @@ def test_bench_reports_model_and_pipeline_times(shared_data, capsys):
         )
         assert pose_ms == pipeline_ms and counting_ms > 0
         assert abs(fps - 1000 / (pose_ms + counting_ms)) < 0.05 * fps
+
+
+def test_bench_history_times_every_query_on_a_filled_history(capsys):
+    assert main(["bench-history", "--years", "0.1", "--people", "3", "--runs", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    # 36 days, 3 people, a squat and a push-up set each a day, 13 reps a set.
+    assert lines[0].startswith("0.1 years, 3 people: 216 sets, 2808 reps")
+    timed = [re.search(r"  ([\d.]+) ms$", line) for line in lines[1:]]
+    assert len(timed) == 8 and all(match and float(match[1]) > 0 for match in timed)

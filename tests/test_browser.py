@@ -429,8 +429,8 @@ def test_history_lists_the_set(phone, clip) -> None:
     screenshot(page, "history-clip", full_page=True)  # the README's is the seeded history's
 
     # The Day/Week switch moves nothing on the page.
-    layout = "() => ['#reps-chart', '#sessions-title', '[data-period=week]']" \
-        ".map((s) => document.querySelector(s).getBoundingClientRect().top)"  # fmt: skip
+    layout = "() => ['#reps-chart', '#sessions-title', '[data-period=week]'].map((s) => " \
+        "document.querySelector(s).getBoundingClientRect().top + window.scrollY)"  # fmt: skip
     before = page.evaluate(layout)
     page.click("[data-period=week]")
     sync_api.expect(page.locator("#reps-chart-title")).to_have_text("Reps per week")

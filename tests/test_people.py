@@ -8,7 +8,8 @@ import sqlite3
 import pytest
 
 from device.daemon.people import PersonInvalid
-from device.daemon.store import MIGRATIONS, RepRecord, Store
+from device.daemon.schema import MIGRATIONS
+from device.daemon.store import RepRecord, Store
 from device.daemon.workout import Workout
 from tests.test_api import clip, daemon, logged_in_client  # noqa: F401 (fixtures)
 from tests.test_workout import make_rep

@@ -1,4 +1,5 @@
-"""The JSON API: state, health, history, export, people and settings. Every route needs a login."""
+"""The JSON API: state, health, history (per person, with corrections, records and progress),
+export, people and settings. Every route needs a login."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from flask import Blueprint, Response, abort, current_app, request
 
 from device.daemon import config
 from device.daemon.people import DEFAULT_REST_S, PersonInvalid
+from device.daemon.store import CorrectionInvalid
 from web_ui import streams
 from web_ui.auth import require_login
 from web_ui.body import json_body
@@ -13,6 +15,8 @@ from web_ui.errors import json_error
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 bp.before_request(require_login)
+
+CORRECTION_FIELDS = ("reps", "delete", "person_id", "reason")
 
 
 def _daemon():
@@ -52,6 +56,16 @@ def _float_arg(name: str) -> float | None:
     return value
 
 
+def _person_arg() -> int | None:
+    """The person a history answer is about (`person`, an id), None for everyone."""
+    if request.args.get("person") is None:
+        return None
+    person_id = _int_arg("person", 0, 1, 2**62)
+    if _store().person(person_id) is None:
+        abort(json_error(404, f"there is no person {person_id} (see GET /api/people)", "person"))
+    return person_id
+
+
 def _choice_arg(name: str, choices: tuple[str, ...]) -> str:
     value = request.args.get(name, choices[0])
     if value not in choices:
@@ -73,18 +87,54 @@ def health():
 def sessions():
     limit = _int_arg("limit", 50, 1, 500)
     offset = _int_arg("offset", 0, 0, 10**9)
-    return {"sessions": _store().sessions(limit, offset)}
+    return {"sessions": _store().sessions(limit, offset, _person_arg())}
 
 
 @bp.get("/sessions/<int:session_id>")
 def session_detail(session_id: int):
-    found = _store().session(session_id)
+    found = _store().session(session_id, _person_arg())
     return found if found is not None else json_error(404, f"no session {session_id}", "session_id")
 
 
 @bp.get("/sets/<int:set_id>")
 def set_detail(set_id: int):
+    person_id = _person_arg()
     found = _store().set(set_id)
+    if found is None or person_id not in (None, found["set"]["person_id"]):
+        return json_error(404, f"no set {set_id}", "set_id")
+    return found
+
+
+@bp.post("/sets/<int:set_id>/correction")
+def set_correction(set_id: int):
+    """One change to a set, logged with its reason: {"reps": n, "reason": "..."} (reason
+    required), {"delete": true or false} (false restores) or {"person_id": n}."""
+    body = json_body()
+    for key in body:
+        if key not in CORRECTION_FIELDS:
+            message = "not a field of a correction: give reps, delete or person_id, and a reason"
+            return json_error(422, message, key)
+    actions = [key for key in ("reps", "delete", "person_id") if key in body]
+    if len(actions) != 1:
+        return json_error(422, "give exactly one of reps, delete or person_id", "body")
+    if "delete" in body and not isinstance(body["delete"], bool):
+        return json_error(422, "true to delete the set, false to restore it", "delete")
+    workout = _daemon().workout
+    current = workout.current if workout is not None else None
+    if current is not None and current.id == set_id:
+        return json_error(
+            409, f"set {set_id} is still going: correct it once it has ended", "set_id"
+        )
+    store, reason = _store(), body.get("reason")
+    try:
+        if "reps" in body:
+            found = store.correct_reps(set_id, body["reps"], reason)
+        elif "delete" in body:
+            found = store.delete_set(set_id, reason, body["delete"])
+        else:
+            found = store.move_set(set_id, body["person_id"], reason)
+    except CorrectionInvalid as exc:
+        return json_error(422, exc.message, exc.field)
     return found if found is not None else json_error(404, f"no set {set_id}", "set_id")
 
 
@@ -95,6 +145,7 @@ def reps():
         set_id=None if set_id < 0 else set_id,
         since=_float_arg("since"),
         limit=_int_arg("limit", 1000, 1, 10000),
+        person_id=_person_arg(),
     )
     return {"reps": rows}
 
@@ -102,22 +153,42 @@ def reps():
 @bp.get("/totals")
 def totals():
     period = _choice_arg("period", ("day", "week"))
-    return {"period": period, "totals": _store().totals(period, _int_arg("limit", 60, 1, 1000))}
+    limit = _int_arg("limit", 60, 1, 1000)
+    person_id = _person_arg()
+    return {
+        "period": period,
+        "person_id": person_id,
+        "totals": _store().totals(period, limit, person_id),
+    }
+
+
+@bp.get("/records")
+def records():
+    person_id = _person_arg()
+    return {"person_id": person_id, "records": _store().records(person_id)}
+
+
+@bp.get("/progress")
+def progress():
+    person_id = _person_arg()
+    return {"person_id": person_id, **_store().progress(person_id)}
 
 
 @bp.get("/export")
 def export():
     fmt = _choice_arg("format", ("json", "csv"))
+    person_id = _person_arg()
     store = _store()
     body, mimetype = (
-        (store.export_csv(), "text/csv")
+        (store.export_csv(person_id), "text/csv")
         if fmt == "csv"
-        else (store.export_json(), "application/json")
+        else (store.export_json(person_id), "application/json")
     )
+    name = "repcounter-history" + ("" if person_id is None else f"-person-{person_id}")
     return Response(
         body,
         mimetype=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="repcounter-history.{fmt}"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
     )
 
 

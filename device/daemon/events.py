@@ -1,4 +1,5 @@
-"""In-process publish/subscribe of small JSON events (pose, rep, cue, state, health, set).
+"""In-process publish/subscribe of small JSON events (pose, rep, cue, state, health, set,
+record).
 
 Publishing never blocks: each subscriber has a bounded queue, and a subscriber that falls
 behind loses its oldest events (counted in `dropped`) instead of slowing the pipeline. Each
@@ -15,7 +16,7 @@ from typing import Any
 
 from device import jsonout
 
-KINDS = ("pose", "rep", "cue", "state", "health", "set")
+KINDS = ("pose", "rep", "cue", "state", "health", "set", "record")
 
 
 @dataclass(frozen=True)

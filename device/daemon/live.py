@@ -1,20 +1,22 @@
 """The live pipeline: a capture thread and an inference thread joined by a latest-frame-wins slot.
 
 The inference thread runs pose -> exercise -> workout -> training for the newest frame and
-publishes the results as events. While the history is writable a rep event is published only
-after the rep is committed ("saved": true), so every rep a client has seen survives a crash.
-When the store fails (disk full, read-only, I/O error) the rep is published at once with
-"saved": false and waits in memory until it can be written (device/daemon/rep_writer.py): a
-full disk must not stop the count on the phone, and health reports the waiting reps. Per-frame
-timing gives the processed frame rate and the capture-to-event latency. Training
-(device/daemon/training.py) ends a set that reaches its target, times the rest and gives its
-cues as `cue` events with "training": true; its state rides in every state event.
+publishes the results as events; at each set's end, also a "record" event per personal record
+it set. While the history is writable a rep event is published only after the rep is committed
+("saved": true), so every rep a client has seen survives a crash. When the store fails (disk
+full, read-only, I/O error) the rep is published at once with "saved": false and waits in
+memory until it can be written (device/daemon/rep_writer.py): a full disk must not stop the
+count on the phone, and health reports the waiting reps. Per-frame timing gives the processed
+frame rate and the capture-to-event latency. Training (device/daemon/training.py) ends a set
+that reaches its target, times the rest and gives its cues as `cue` events with "training":
+true; its state rides in every state event.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -29,6 +31,7 @@ from device.capture.preview import PreviewBuffer
 from device.capture.runner import Backoff, CaptureLoop
 from device.capture.source import FrameSource
 from device.daemon.events import EventBus
+from device.daemon.store import StoreError
 from device.daemon.training import Trainee, Training, TrainingCue
 from device.daemon.workout import OpenSet, Workout
 from device.exercise.types import Cue, Rep
@@ -258,14 +261,28 @@ class LivePipeline:
             self.bus.publish("state", self.state())
 
     def _publish_set_end(self, ended: OpenSet | None, t: float | None) -> None:
-        """Publish the set's end; its rest counts from its last rep (t: the pose clock now)."""
+        """Publish the set's end and its records; its rest counts from its last rep (t: the
+        pose clock now)."""
         if ended is None:
             return
         self.bus.publish("set", {"event": "end", **ended.to_json()})
+        for record in self._new_records(ended):
+            self.bus.publish("record", record)
         ago = max(0.0, t - ended.last_t) if t is not None else 0.0
         self._publish_cues(
             self.training.set_ended(ended.exercise, ended.reps, self.training.clock(), ago)
         )
+
+    def _new_records(self, ended: OpenSet) -> list[dict]:
+        """The personal records the set just ended set, each published once. None while its
+        reps wait in memory (the history cannot be written): they are not all stored yet."""
+        if ended.id is None or self.workout.writer.pending:
+            return []
+        try:
+            return self.workout.store.new_records(ended.id)
+        except (sqlite3.Error, StoreError) as exc:
+            log.warning("cannot look up the records of set %s: %s", ended.id, exc)
+            return []
 
     def state(self) -> dict:
         """The exercise state with the open set, as the phone shows it."""

@@ -2,7 +2,8 @@
 
 WAL journal with synchronous=FULL: a rep is on disk when `add_rep` returns, so a power cut or
 kill -9 loses no completed rep. The schema is versioned with PRAGMA user_version and upgraded by
-the MIGRATIONS list, one transaction per step; a database newer than this program is refused.
+the MIGRATIONS list (device/daemon/schema.py), one transaction per step; a database newer than
+this program is refused.
 Times are Unix seconds (wall clock); totals group by the local calendar day or ISO week.
 """
 
@@ -23,89 +24,21 @@ from typing import Any
 
 from device import jsonout
 from device.daemon import people as profile
+from device.daemon import records as personal_records
 from device.daemon.people import PersonInvalid
+from device.daemon.schema import MIGRATIONS
 from device.errors import RepCounterError
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS: tuple[str, ...] = (
-    # 1: sessions hold sets, sets hold reps.
-    """
-    CREATE TABLE sessions (
-        id INTEGER PRIMARY KEY,
-        started_at REAL NOT NULL,
-        ended_at REAL NOT NULL
-    );
-    CREATE TABLE sets (
-        id INTEGER PRIMARY KEY,
-        session_id INTEGER NOT NULL REFERENCES sessions(id),
-        exercise TEXT NOT NULL,
-        started_at REAL NOT NULL,
-        ended_at REAL NOT NULL
-    );
-    CREATE TABLE reps (
-        id INTEGER PRIMARY KEY,
-        set_id INTEGER NOT NULL REFERENCES sets(id),
-        exercise TEXT NOT NULL,
-        complete INTEGER NOT NULL,
-        started_at REAL NOT NULL,
-        ended_at REAL NOT NULL,
-        depth REAL NOT NULL,
-        down_s REAL NOT NULL,
-        up_s REAL NOT NULL,
-        cues TEXT NOT NULL DEFAULT '[]'
-    );
-    CREATE INDEX sets_session ON sets(session_id);
-    CREATE INDEX reps_set ON reps(set_id);
-    CREATE INDEX sessions_started ON sessions(started_at);
-    """,
-    # 2: people. Existing sets go to person 1 ("Me"). A correction keeps the counted reps
-    # (reps rows) and stores the corrected count and its reason next to them; every change of
-    # a set is also logged in set_corrections with the value before and after.
-    # sets.person_id has no REFERENCES clause: SQLite cannot add one with a default to a table
-    # that has rows; the store only writes ids of existing people and keeps anyone with sets.
-    """
-    CREATE TABLE people (
-        id INTEGER PRIMARY KEY,
-        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
-        colour TEXT NOT NULL,
-        rest_s INTEGER NOT NULL DEFAULT 90,
-        plan TEXT NOT NULL DEFAULT '[]',
-        created_at REAL NOT NULL
-    );
-    INSERT INTO people (id, name, colour, rest_s, plan, created_at)
-        VALUES (1, 'Me', '#1e88e5', 90, '[]', 0);
-    CREATE TABLE targets (
-        person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
-        exercise TEXT NOT NULL,
-        reps INTEGER NOT NULL CHECK (reps > 0),
-        PRIMARY KEY (person_id, exercise)
-    );
-    ALTER TABLE sets ADD COLUMN person_id INTEGER NOT NULL DEFAULT 1;
-    ALTER TABLE sets ADD COLUMN corrected_reps INTEGER;
-    ALTER TABLE sets ADD COLUMN correction_reason TEXT;
-    ALTER TABLE sets ADD COLUMN deleted_at REAL;
-    CREATE INDEX sets_person ON sets(person_id);
-    CREATE TABLE set_corrections (
-        id INTEGER PRIMARY KEY,
-        set_id INTEGER NOT NULL REFERENCES sets(id),
-        at REAL NOT NULL,
-        field TEXT NOT NULL CHECK (field IN ('reps', 'deleted', 'person_id')),
-        before TEXT,
-        after TEXT,
-        reason TEXT NOT NULL DEFAULT ''
-    );
-    CREATE INDEX set_corrections_set ON set_corrections(set_id);
-    CREATE TABLE device_state (
-        key TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-    );
-    """,
-)
+REPS_MAX = 1000  # a corrected rep count
+REASON_MAX = 200
 
 EXPORT_COLUMNS = (
-    "session_id", "set_id", "rep_id", "exercise", "complete", "started_at", "ended_at",
-    "started_local", "ended_local", "depth", "down_s", "up_s", "cues",
+    "session_id", "set_id", "rep_id", "person_id", "person", "exercise", "complete",
+    "started_at", "ended_at", "started_local", "ended_local", "depth", "down_s", "up_s", "cues",
+    # the rep's set: its counted complete reps, the corrected count and why, when deleted
+    "counted_reps", "corrected_reps", "correction_reason", "deleted_at",
 )  # fmt: skip
 
 
@@ -117,6 +50,15 @@ def local_iso(t: float) -> str:
 
 class StoreError(RepCounterError):
     """The history database cannot be opened or upgraded."""
+
+
+class CorrectionInvalid(ValueError):
+    """A correction that cannot be made: which field, and what is wrong with it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -301,6 +243,65 @@ class Store:
             db = self._connection()
             return db.execute("SELECT coalesce(max(id), 0) + 1 FROM sets").fetchone()[0]
 
+    # --- corrections -----------------------------------------------------------------------
+
+    def correct_reps(self, set_id: int, reps: Any, reason: Any) -> dict | None:
+        """Give a set another rep count, with a reason (required). The counted reps stay; the
+        counted value again clears the correction. None when there is no such set."""
+        if not isinstance(reps, int) or isinstance(reps, bool) or not 0 <= reps <= REPS_MAX:
+            raise CorrectionInvalid("reps", f"a whole number of reps from 0 to {REPS_MAX}")
+        reason = _reason(reason, required=True)
+        with self._lock, self._connection() as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = _live_set(db, set_id)
+            if row is None:
+                return None
+            before = row["corrected_reps"] if row["corrected_reps"] is not None else row["counted"]
+            if reps == before:
+                raise CorrectionInvalid("reps", f"the set already has {reps} reps")
+            corrected = None if reps == row["counted"] else reps
+            db.execute(
+                "UPDATE sets SET corrected_reps=?, correction_reason=? WHERE id=?",
+                (corrected, None if corrected is None else reason, set_id),
+            )
+            _log(db, set_id, "reps", before, reps, reason)
+        return self.set(set_id)
+
+    def delete_set(self, set_id: int, reason: Any = "", deleted: bool = True) -> dict | None:
+        """Mark a set deleted (deleted=False restores it). Nothing is removed: its reps stay,
+        out of totals and records. None when there is no such set."""
+        reason = _reason(reason)
+        with self._lock, self._connection() as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT deleted_at FROM sets WHERE id=?", (set_id,)).fetchone()
+            if row is None:
+                return None
+            if (row["deleted_at"] is not None) == deleted:
+                state = "deleted" if deleted else "not deleted"
+                raise CorrectionInvalid("delete", f"set {set_id} is already {state}")
+            after = time.time() if deleted else None
+            db.execute("UPDATE sets SET deleted_at=? WHERE id=?", (after, set_id))
+            _log(db, set_id, "deleted", row["deleted_at"], after, reason)
+        return self.set(set_id)
+
+    def move_set(self, set_id: int, person_id: Any, reason: Any = "") -> dict | None:
+        """Give a set to another person. None when there is no such set."""
+        if not isinstance(person_id, int) or isinstance(person_id, bool):
+            raise CorrectionInvalid("person_id", "the id of a person (GET /api/people)")
+        reason = _reason(reason)
+        with self._lock, self._connection() as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = _live_set(db, set_id)
+            if row is None:
+                return None
+            if not db.execute("SELECT 1 FROM people WHERE id=?", (person_id,)).fetchone():
+                raise CorrectionInvalid("person_id", f"there is no person {person_id}")
+            if row["person_id"] == person_id:
+                raise CorrectionInvalid("person_id", f"the set is already person {person_id}'s")
+            db.execute("UPDATE sets SET person_id=? WHERE id=?", (person_id, set_id))
+            _log(db, set_id, "person_id", row["person_id"], person_id, reason)
+        return self.set(set_id)
+
     # --- people ----------------------------------------------------------------------------
 
     def people(self) -> list[dict]:
@@ -400,88 +401,141 @@ class Store:
         with self._lock:
             return [dict(row) for row in self._connection().execute(sql, params).fetchall()]
 
-    def sessions(self, limit: int = 50, offset: int = 0) -> list[dict]:
-        """Newest first, each with its set count and complete/partial rep counts."""
+    def sessions(
+        self, limit: int = 50, offset: int = 0, person_id: int | None = None
+    ) -> list[dict]:
+        """Newest first, each with its sets (deleted ones apart) and complete/partial rep
+        counts; with person_id only the sessions and sets of that person."""
+        mine, params = ("AND t.person_id=?", (person_id,)) if person_id is not None else ("", ())
+        unindexed = mine.replace("t.", "+t.")  # look sets up by session, not by person
         return self._query(
-            """
-            SELECT s.id, s.started_at, s.ended_at,
-                   (SELECT count(*) FROM sets WHERE session_id = s.id) AS sets,
-                   coalesce(sum(r.complete), 0) AS reps,
-                   coalesce(sum(1 - r.complete), 0) AS partial_reps
-            FROM sessions s
-            LEFT JOIN sets t ON t.session_id = s.id
-            LEFT JOIN reps r ON r.set_id = t.id
-            GROUP BY s.id ORDER BY s.started_at DESC, s.id DESC LIMIT ? OFFSET ?
+            f"""
+            WITH page AS (
+                SELECT s.id FROM sessions s
+                WHERE EXISTS (SELECT 1 FROM sets t WHERE t.session_id = s.id {unindexed})
+                ORDER BY s.started_at DESC, s.id DESC LIMIT ? OFFSET ?
+            ), c AS (
+                {_SET_COUNTS} WHERE t.session_id IN (SELECT id FROM page) {mine} GROUP BY t.id
+            )
+            SELECT s.id, min(c.started_at) AS started_at, max(c.ended_at) AS ended_at,
+                   sum(c.deleted_at IS NULL) AS sets,
+                   sum(CASE WHEN c.deleted_at IS NULL THEN c.reps ELSE 0 END) AS reps,
+                   sum(CASE WHEN c.deleted_at IS NULL THEN c.partial_reps ELSE 0 END)
+                       AS partial_reps,
+                   sum(c.deleted_at IS NOT NULL) AS deleted_sets
+            FROM sessions s JOIN c ON c.session_id = s.id
+            GROUP BY s.id ORDER BY s.started_at DESC, s.id DESC
             """,
-            (limit, offset),
+            (*params, limit, offset, *params),
         )
 
-    def session(self, session_id: int) -> dict | None:
-        """{"session": the session, "sets": its sets with rep counts}, or None."""
+    def session(self, session_id: int, person_id: int | None = None) -> dict | None:
+        """{"session": the session, "sets": its sets (of person_id only, when given)}, or
+        None."""
         rows = self._query(
             "SELECT id, started_at, ended_at FROM sessions WHERE id=?", (session_id,)
         )
         if not rows:
             return None
+        where, params = _person_filter(person_id, "t.session_id=?")
         sets = self._query(
-            _SETS_SQL + " WHERE t.session_id=? GROUP BY t.id ORDER BY t.id", (session_id,)
+            _SET_COUNTS + where + " GROUP BY t.id ORDER BY t.id", (session_id, *params)
         )
         return {"session": rows[0], "sets": sets}
 
     def set(self, set_id: int) -> dict | None:
-        """{"set": the set with its rep counts, "reps": its reps}, or None."""
-        rows = self._query(_SETS_SQL + " WHERE t.id=? GROUP BY t.id", (set_id,))
+        """{"set": the set with its counted and corrected reps, "reps": its reps,
+        "corrections": the log of its changes, oldest first}, or None."""
+        rows = self._query(_SET_COUNTS + " WHERE t.id=? GROUP BY t.id", (set_id,))
         if not rows:
             return None
-        return {"set": rows[0], "reps": self.reps(set_id=set_id)}
+        corrections = self._query(
+            "SELECT id, at, field, before, after, reason FROM set_corrections"
+            " WHERE set_id=? ORDER BY id",
+            (set_id,),
+        )
+        return {"set": rows[0], "reps": self.reps(set_id=set_id), "corrections": corrections}
 
     def reps(
-        self, set_id: int | None = None, since: float | None = None, limit: int = 1000
+        self,
+        set_id: int | None = None,
+        since: float | None = None,
+        limit: int = 1000,
+        person_id: int | None = None,
     ) -> list[dict]:
+        """Reps as counted (a correction changes the set's count, not these)."""
         where, params = [], []
         if set_id is not None:
-            where.append("set_id=?")
+            where.append("r.set_id=?")
             params.append(set_id)
         if since is not None:
-            where.append("ended_at>=?")
+            where.append("r.ended_at>=?")
             params.append(since)
+        if person_id is not None:
+            where.append("t.person_id=?")
+            params.append(person_id)
         sql = (
-            "SELECT id, set_id, exercise, complete, started_at, ended_at, depth, down_s, up_s, cues"
-            " FROM reps"
+            "SELECT r.id, r.set_id, r.exercise, r.complete, r.started_at, r.ended_at, r.depth,"
+            " r.down_s, r.up_s, r.cues FROM reps r JOIN sets t ON t.id = r.set_id"
         )
         if where:
             sql += " WHERE " + " AND ".join(where)
-        rows = self._query(sql + " ORDER BY id LIMIT ?", [*params, limit])
+        rows = self._query(sql + " ORDER BY r.id LIMIT ?", [*params, limit])
         for row in rows:
             row["complete"] = bool(row["complete"])
             row["cues"] = json.loads(row["cues"])
         return rows
 
-    def totals(self, period: str = "day", limit: int = 60) -> list[dict]:
-        """Complete reps, partial reps and sets per local day ("2026-05-01") or ISO-like week
-        ("2026-W18", weeks starting on Monday), per exercise, newest first."""
+    def totals(
+        self, period: str = "day", limit: int = 60, person_id: int | None = None
+    ) -> list[dict]:
+        """Reps (corrected where corrected), partial reps and sets per local day ("2026-05-01")
+        or ISO-like week ("2026-W18", weeks starting on Monday), per exercise, newest first.
+        A set counts on the day it started; deleted sets do not count."""
         if period not in ("day", "week"):
             raise ValueError("period must be day or week")
         bucket = "%Y-%m-%d" if period == "day" else "%Y-W%W"
+        where, params = _person_filter(person_id, "t.deleted_at IS NULL")
         return self._query(
             f"""
-            SELECT strftime('{bucket}', r.ended_at, 'unixepoch', 'localtime') AS period,
-                   r.exercise AS exercise,
-                   sum(r.complete) AS reps,
-                   sum(1 - r.complete) AS partial_reps,
-                   count(DISTINCT r.set_id) AS sets
-            FROM reps r GROUP BY 1, 2 ORDER BY 1 DESC, 2 LIMIT ?
+            WITH c AS ({_SET_COUNTS} {where} GROUP BY t.id)
+            SELECT strftime('{bucket}', c.started_at, 'unixepoch', 'localtime') AS period,
+                   c.exercise AS exercise,
+                   sum(c.reps) AS reps,
+                   sum(c.partial_reps) AS partial_reps,
+                   count(*) AS sets
+            FROM c GROUP BY 1, 2 ORDER BY 1 DESC, 2 LIMIT ?
             """,
-            (limit,),
+            (*params, limit),
         )
 
-    def export_rows(self) -> list[dict]:
+    def export_sets(self, person_id: int | None = None) -> list[dict]:
+        """Every set (deleted ones flagged by deleted_at) with its counted and corrected reps
+        and the log of its corrections."""
+        where, params = _person_filter(person_id)
+        sets = self._query(_SET_COUNTS + where + " GROUP BY t.id ORDER BY t.id", params)
+        log_rows = self._query(
+            "SELECT set_id, at, field, before, after, reason FROM set_corrections ORDER BY id"
+        )
+        by_set: dict[int, list[dict]] = {}
+        for row in log_rows:
+            by_set.setdefault(row.pop("set_id"), []).append(row)
+        for row in sets:
+            row["corrections"] = by_set.get(row["id"], [])
+        return sets
+
+    def export_rows(self, person_id: int | None = None) -> list[dict]:
+        """One row per rep, with its set's person, counted and corrected reps and deletion."""
+        where, params = _person_filter(person_id)
         rows = self._query(
-            """
-            SELECT t.session_id, r.set_id, r.id AS rep_id, r.exercise, r.complete,
-                   r.started_at, r.ended_at, r.depth, r.down_s, r.up_s, r.cues
-            FROM reps r JOIN sets t ON t.id = r.set_id ORDER BY r.id
-            """
+            f"""
+            WITH c AS ({_SET_COUNTS} {where} GROUP BY t.id)
+            SELECT c.session_id, r.set_id, r.id AS rep_id, c.person_id, c.person, r.exercise,
+                   r.complete, r.started_at, r.ended_at, r.depth, r.down_s, r.up_s, r.cues,
+                   c.counted_reps, c.corrected_reps, c.correction_reason, c.deleted_at
+            FROM reps r JOIN c ON c.id = r.set_id ORDER BY r.id
+            """,
+            params,
         )
         for row in rows:
             row["complete"] = bool(row["complete"])
@@ -490,18 +544,113 @@ class Store:
             row["ended_local"] = local_iso(row["ended_at"])
         return rows
 
-    def export_json(self) -> str:
-        return jsonout.dumps({"schema": self.version, "reps": self.export_rows()}, indent=1)
+    def export_json(self, person_id: int | None = None) -> str:
+        return jsonout.dumps(
+            {
+                "schema": self.version,
+                "person_id": person_id,
+                "sets": self.export_sets(person_id),
+                "reps": self.export_rows(person_id),
+            },
+            indent=1,
+        )
 
-    def export_csv(self) -> str:
+    def export_csv(self, person_id: int | None = None) -> str:
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(EXPORT_COLUMNS)
-        for row in self.export_rows():
+        for row in self.export_rows(person_id):
             row["cues"] = " ".join(row["cues"])
             row["complete"] = int(row["complete"])
-            writer.writerow([row[column] for column in EXPORT_COLUMNS])
+            writer.writerow(["" if row[c] is None else row[c] for c in EXPORT_COLUMNS])
         return out.getvalue()
+
+    # --- records and progress --------------------------------------------------------------
+
+    def _record_sets(self, person_id: int | None, exercise: str | None = None) -> list[dict]:
+        """Sets not deleted, oldest first, as device.daemon.records reads them."""
+        conditions = ("t.deleted_at IS NULL",) + (("t.exercise=?",) if exercise else ())
+        where, params = _person_filter(person_id, *conditions)
+        rows = self._query(
+            _SET_COUNTS + where + " GROUP BY t.id ORDER BY t.started_at, t.id",
+            (*((exercise,) if exercise else ()), *params),
+        )
+        for row in rows:
+            row["day"] = datetime.fromtimestamp(row["started_at"]).date()
+        return rows
+
+    def records(self, person_id: int | None = None) -> list[dict]:
+        """Personal records per exercise (see device.daemon.records); everyone's best with
+        person_id None."""
+        return personal_records.records(self._record_sets(person_id))
+
+    def new_records(self, set_id: int) -> list[dict]:
+        """The records this set just set, against its person's earlier sets of its exercise
+        (none for a person's first set of an exercise, nor for a deleted set)."""
+        rows = self._query(
+            "SELECT t.person_id, t.exercise, p.name FROM sets t"
+            " LEFT JOIN people p ON p.id = t.person_id WHERE t.id=?",
+            (set_id,),
+        )
+        if not rows:
+            return []
+        person_id, exercise = rows[0]["person_id"], rows[0]["exercise"]
+        sets = self._record_sets(person_id, exercise)
+        position = next((i for i, row in enumerate(sets) if row["id"] == set_id), None)
+        if position is None:
+            return []
+        this = sets[position]
+        found = personal_records.new_records(this, sets[:position])
+        about = {
+            "set_id": set_id,
+            "person_id": person_id,
+            "person": rows[0]["name"],
+            "exercise": exercise,
+        }
+        return [{**about, **record} for record in found]
+
+    def progress(self, person_id: int | None = None, now: float | None = None) -> dict:
+        """This week against last week, the streak and the weekly trend (device.daemon.records)."""
+        today = datetime.fromtimestamp(time.time() if now is None else now).date()
+        return personal_records.progress(self._record_sets(person_id), today)
+
+
+def _reason(value: Any, required: bool = False) -> str:
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or len(value.strip()) > REASON_MAX:
+        raise CorrectionInvalid("reason", f"a text of at most {REASON_MAX} characters")
+    if required and not value.strip():
+        raise CorrectionInvalid("reason", "say why the count is wrong (it is kept with the set)")
+    return value.strip()
+
+
+def _live_set(db: sqlite3.Connection, set_id: int) -> sqlite3.Row | None:
+    """A set that is not deleted, with its counted complete reps (CorrectionInvalid when it
+    is deleted; None when there is no such set)."""
+    row = db.execute(
+        "SELECT t.person_id, t.corrected_reps, t.deleted_at,"
+        " (SELECT coalesce(sum(complete), 0) FROM reps WHERE set_id = t.id) AS counted"
+        " FROM sets t WHERE t.id=?",
+        (set_id,),
+    ).fetchone()
+    if row is not None and row["deleted_at"] is not None:
+        raise CorrectionInvalid("set_id", f"set {set_id} is deleted: restore it first")
+    return row
+
+
+def _log(
+    db: sqlite3.Connection, set_id: int, field: str, before: object, after: object, reason: str
+) -> None:
+    db.execute(
+        "INSERT INTO set_corrections (set_id, at, field, before, after, reason)"
+        " VALUES (?,?,?,?,?,?)",
+        (set_id, time.time(), field, _text(before), _text(after), reason),
+    )
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _version(db: sqlite3.Connection) -> int:
@@ -545,9 +694,25 @@ def _session_for(db: sqlite3.Connection, at: float, gap_s: float) -> int:
     ).lastrowid
 
 
-_SETS_SQL = """
-    SELECT t.id, t.session_id, t.exercise, t.started_at, t.ended_at,
-           coalesce(sum(r.complete), 0) AS reps,
-           coalesce(sum(1 - r.complete), 0) AS partial_reps
-    FROM sets t LEFT JOIN reps r ON r.set_id = t.id
+# One row per set: its counted complete reps, the corrected count where there is one, and
+# `reps`, the count that totals and records use (the corrected one, else the counted one).
+_SET_COUNTS = """
+    SELECT t.id, t.session_id, t.person_id, p.name AS person, t.exercise,
+           t.started_at, t.ended_at,
+           coalesce(t.corrected_reps, coalesce(sum(r.complete), 0)) AS reps,
+           coalesce(sum(r.complete), 0) AS counted_reps,
+           t.corrected_reps, t.correction_reason,
+           coalesce(sum(1 - r.complete), 0) AS partial_reps,
+           avg(CASE WHEN r.complete THEN r.depth END) AS avg_depth,
+           t.deleted_at
+    FROM sets t LEFT JOIN reps r ON r.set_id = t.id LEFT JOIN people p ON p.id = t.person_id
 """
+
+
+def _person_filter(person_id: int | None, *conditions: str) -> tuple[str, tuple]:
+    """A WHERE clause of the conditions, and of the person when one is given."""
+    params: tuple = ()
+    if person_id is not None:
+        conditions = (*conditions, "t.person_id=?")
+        params = (person_id,)
+    return (" WHERE " + " AND ".join(conditions) if conditions else ""), params

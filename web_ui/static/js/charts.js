@@ -1,5 +1,5 @@
 // History charts drawn by uPlot (vendored in static/vendor/uplot, MIT): grouped bars of reps
-// per day or week, and each rep's depth over time. The x axes are dates, never clock hours:
+// per day or week, each rep's depth over time, and the weekly trend of reps and depth. The x axes are dates, never clock hours:
 // the bar chart has one slot per day (or week) and labels its ticks with the day of the month,
 // the month under the first tick and wherever it changes. Touching or hovering a chart writes
 // its values in the readout line under it (the legend is a plain colour key).
@@ -168,6 +168,54 @@ export function depthChart(element, reps, readout) {
       hooks: { setCursor: [readoutHook(readout, describe)] },
     },
     [x, ...columns, x.map(() => 100)],
+    readout,
+  );
+}
+
+/**
+ * Per exercise, reps per week (solid, left axis) and the week's average depth in % of the
+ * target (dashed, right axis). weeks: the Monday of each week ("YYYY-MM-DD"), oldest first;
+ * trend: {exercise: {reps: [...], avg_depth: [... or null]}}.
+ */
+export function trendChart(element, { weeks, trend }, readout) {
+  const dates = weeks.map((key) => {
+    const [y, m, d] = key.split("-").map(Number);
+    return new Date(y, m - 1, d);
+  });
+  const names = Object.keys(trend);
+  const colour = (name) => EXERCISES[name]?.color ?? "#555";
+  const label = (name) => EXERCISES[name]?.label ?? name;
+  const depthOf = (name) => trend[name].avg_depth.map((v) => (v === null ? null : Math.round(v * 1000) / 10));
+  const series = names.flatMap((name) => [
+    { label: `${label(name)}: reps`, stroke: colour(name), width: 2.5, scale: "reps", points: { show: true, size: 6, fill: colour(name) } },
+    { label: `${label(name)}: depth`, stroke: colour(name), width: 1.5, dash: [6, 4], scale: "depth", spanGaps: true, points: { show: true, size: 5 } },
+  ]);
+  const describe = (i) => {
+    const parts = names.map((name) => {
+      const depth = depthOf(name)[i];
+      return `${trend[name].reps[i]} ${label(name).toLowerCase()}${depth === null ? "" : ` at ${Math.round(depth)}%`}`;
+    });
+    return `Week of ${dates[i].toLocaleDateString(undefined, { day: "numeric", month: "short" })}: ${parts.join(", ") || "no reps"}`;
+  };
+  return mount(
+    element,
+    {
+      scales: {
+        x: { time: false, range: () => [-0.5, dates.length - 0.5] },
+        reps: { range: (u, min, max) => [0, Math.max(5, (max ?? 0) * 1.1)] },
+        depth: { range: (u, min, max) => [0, Math.max(130, (max ?? 0) * 1.1)] },
+      },
+      axes: [
+        { ...AXIS, font: FONT, size: 56, space: 28, incrs: [1, 2, 4], splits: fromNewest(dates.length), values: dateTicks(dates, "week") },
+        { ...AXIS, font: FONT, size: 40, scale: "reps", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] },
+        { ...AXIS, font: FONT, size: 56, scale: "depth", side: 1, grid: { show: false }, incrs: [25, 50], values: (u, splits) => splits.map((v) => `${v}%`) },
+      ],
+      series: [{ label: "Week" }, ...series],
+      legend: { live: false },
+      cursor: { points: { size: 9 }, drag: { x: false, y: false } },
+      hooks: { setCursor: [readoutHook(readout, describe)] },
+    },
+    [dates.map((_, i) => i), ...names.flatMap((name) => [trend[name].reps, depthOf(name)])],
     readout,
   );
 }

@@ -9,6 +9,7 @@ import { api, setText } from "./api.js";
 import { beep, countWord, loadPrefs, ready, savePrefs, say, sayNext, unlock } from "./audio.js";
 import { previewShown, setPreviewShown } from "./display.js";
 import { loadPeople, showActive } from "./people.js";
+import { showRecordToast } from "./records.js";
 import { drawPose } from "./skeleton.js";
 import { keepAwake } from "./wake.js";
 
@@ -497,7 +498,7 @@ function connect() {
   lastMessage = Date.now();
   const handlers = {
     state: onState, rep: onRep, set: onSet, health: onHealth, pose: onPose, person: showActive,
-    cue: (cue) => (cue.training ? onTrainingCue(cue) : showCue(cue)),
+    cue: (cue) => (cue.training ? onTrainingCue(cue) : showCue(cue)), record: showRecordToast,
   };
   for (const [kind, handler] of Object.entries(handlers)) {
     source.addEventListener(kind, (event) => {
