@@ -260,9 +260,9 @@ class LivePipeline:
             self._training_version = self.training.version
             self.bus.publish("state", self.state())
 
-    def _publish_set_end(self, ended: OpenSet | None, t: float | None) -> None:
+    def _publish_set_end(self, ended: OpenSet | None, t: float | None = None) -> None:
         """Publish the set's end and its records; its rest counts from its last rep (t: the
-        pose clock now)."""
+        pose clock now; None: the rest starts now)."""
         if ended is None:
             return
         self.bus.publish("set", {"event": "end", **ended.to_json()})
