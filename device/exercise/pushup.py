@@ -84,7 +84,8 @@ class PushupCounter(ExerciseCounter):
         return PushupMeasure(
             h=(wrist[1] - shoulder[1]) / arm,
             target=forearm / arm,
-            anchor=joints.pair("wrist") / arm,
+            anchor=joints.pair("wrist"),
+            unit=arm,
             view=view,
             elbow_angle=None if arm_chain is None else angle_deg(*arm_chain),
             hip_bend=None if body is None else line_bend_deg(*body),

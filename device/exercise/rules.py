@@ -90,8 +90,8 @@ class ExerciseRules(BaseModel):
         le=2.0,
         description="The height is the median over this many seconds (about 5 frames at 30 fps) "
         "so a keypoint that jumps for a frame or two does not open or close a rep. Below about "
-        "7 fps it holds one frame: a one-frame jump there lasts less than min_rep_s, and a wider "
-        "median would flatten the bottom of a fast rep.",
+        "7 fps it holds one frame: a one-frame jump there is shorter than a rep may be (see "
+        "min_rep_s), and a wider median would flatten the bottom of a fast rep.",
     )
     top_window_s: float = Field(
         2.0,
@@ -132,11 +132,14 @@ class ExerciseRules(BaseModel):
         "closed; the rep's end time is that highest point (lockout is judged there).",
     )
     min_rep_s: float = Field(
-        0.5,
+        0.3,
         gt=0.0,
         le=30.0,
-        description="Shortest rep: the fastest push-ups and squats take about 1 s; a dip shorter "
-        "than 0.5 s is a keypoint glitch, not a rep.",
+        description="Shortest rep, from its start to its top: speed push-ups (a contest, in the "
+        "labelled form clips) take 0.3-0.5 s; a dip shorter than 0.3 s is a keypoint glitch, "
+        "not a rep. A rep also needs three heights below its opening level: one wrong frame "
+        "gives at most two at any frame rate (the glitch median cannot remove it below about "
+        "7 fps).",
     )
     max_rep_s: float = Field(
         20.0,
