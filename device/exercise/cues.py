@@ -2,13 +2,13 @@
 
 A 2D picture shows an angle truthfully only when the movement lies across the camera: body line,
 lean, lockout and head from the side; knee tracking from the front. Depth is a vertical distance,
-which a level camera reads the same from any view; but push-up shoulders also travel forward as
-they lower, and a camera above the floor mixes that travel into their height unless it sees it
-from the side. On the labelled clips correct push-ups read shallower at three quarters (0.81-0.99
-on three clips, 0.98 and more from the side) and deeper head-on (median 1.61, side 1.26): push-up
-depth is judged from the side and head-on (where the error can only hide a shallow rep), not at
-three quarters. A cue is judged only in the views listed for it in CUE_VIEWS, and the live state
-tells the person which checks their view allows (view_hint).
+which a level camera reads the same from any view. On the labelled clips, though, correct
+push-ups read shallower at three quarters (0.81-0.99 on three clips, 0.98 and more from the side)
+and deeper head-on (median 1.61, side 1.26), likely because the shoulders travel forward as they
+lower and a camera above the floor mixes that travel into their height unless it sees it from the
+side. Push-up depth is judged from the side and head-on (where the error can only hide a shallow
+rep), not at three quarters. A cue is judged only in the views listed for it in CUE_VIEWS, and
+the live state tells the person which checks their view allows (view_hint).
 """
 
 from __future__ import annotations
