@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from device.exercise.counter import Measure, anchor_spread
 from device.exercise.counting import CountResult, count_poses
-from device.exercise.reps import RepSegmenter
+from device.exercise.reps import Excursion, RepSegmenter, Sample
 from device.exercise.rules import ExerciseRules
 from device.exercise.tracker import ExerciseTracker
 from device.exercise.types import Rep
+from device.pose.keypoints import KEYPOINT_INDEX
 from tests.synthetic_poses import (
     next_t,
     nobody,
@@ -229,3 +232,41 @@ def test_one_wrong_frame_on_the_way_up_does_not_end_the_rep():
     heights = [1.0] * 20 + rep + [1.0, 0.85] + rep[1:] + [1.0] * 10
     closed = [e for k, h in enumerate(heights) if (e := segmenter.update(k / 10, h)) is not None]
     assert [e.bottom.h for e in closed] == [0.3, 0.3]
+
+
+def test_speed_pushups_count():
+    # Contest push-ups: 0.2 s down, 0.2 s up, no rest on top (the labelled form clips have
+    # reps of 0.3-0.5 s from start to top).
+    program = [(1.0, 0.0, 0.0), *[(0.2, 0.0, 1.0), (0.2, 1.0, 0.0)] * 6, (1.0, 0.0, 0.0)]
+    result = count_poses(poses(program, pushup_skeleton, 0.0, noise_px=1.0))
+    assert complete(result, "pushup") == 6
+
+
+@pytest.mark.parametrize("fps", (10.0, 6.0, 5.0))
+def test_one_wrong_frame_never_makes_a_rep(fps):
+    # Below about 7 fps the glitch median holds one frame and cannot remove a jump: a rep must
+    # last longer than the two frame intervals one wrong frame spans.
+    for seed in range(4):
+        sequence = poses([(6.0, 0.0, 0.0)], pushup_skeleton, 0.0, 1.0, seed=seed, fps=fps)
+        for pose in sequence[len(sequence) // 2 :: max(3, round(fps))]:
+            for side in ("left", "right"):
+                pose.keypoints[KEYPOINT_INDEX[f"{side}_shoulder"], 1] += 60.0  # 0.2 m lower
+        assert count_poses(sequence).reps == [], seed
+
+
+def test_planted_hands_stay_planted_while_the_body_scale_settles():
+    # correct20 of the form clips: the arm length (a percentile over the frames seen so far)
+    # fell from 116 to 82 pixels during the first rep while the hands stayed within 5 pixels.
+    # Positions divided by that unit moved by a whole arm length; distances in pixels did not.
+    def sample(k: int, unit: float, hand_x: float) -> Sample:
+        anchor = np.array([[hand_x, 250.0], [hand_x + 5.0, 256.0]])
+        data = Measure(h=1.0, target=0.5, anchor=anchor, unit=unit, view="side")
+        return Sample(k / 30, 1.0, data)
+
+    def excursion(samples: list[Sample]) -> Excursion:
+        return Excursion(1.0, samples[10], samples[-1], 0.0, samples)
+
+    settling = [sample(k, max(82.0, 116.0 - 3.0 * k), 320.0 + k % 3) for k in range(40)]
+    assert anchor_spread(excursion(settling)) < 0.1
+    walking = [sample(k, 82.0, 320.0 + 6.0 * k) for k in range(40)]  # 3 arm lengths in 40 frames
+    assert anchor_spread(excursion(walking)) > ExerciseRules().planted_tolerance

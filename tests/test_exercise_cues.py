@@ -66,6 +66,48 @@ def test_hips_sagging_and_piking():
     assert all("hips_piking" in c for c in cue_codes(reps(2, depth=1.1), piking, 0.0))
 
 
+def test_a_sag_held_for_part_of_the_way_up_is_caught_one_frame_is_not():
+    """The body line is judged by the bend it holds for a quarter of the bottom-and-up phase:
+    a sag only around the bottom (its median over the phase reads straight) is caught, a hip
+    keypoint that jumps in one frame of ten is not."""
+
+    def sag_at_the_bottom(v):
+        return pushup_skeleton(v, hip_drop=0.15 if v > 1.0 else 0.0)
+
+    assert all("hips_sagging" in c for c in cue_codes(reps(2, depth=1.1), sag_at_the_bottom, 0.0))
+    sequence = poses(reps(2, depth=1.1), pushup_skeleton, 0.0, noise_px=1.0)
+    for pose in sequence[::10]:
+        for side in ("left", "right"):
+            pose.keypoints[KEYPOINT_INDEX[f"{side}_hip"], 1] += 45.0  # 0.15 m lower
+    assert [[c.code for c in r.cues] for r in count_poses(sequence).reps] == [[]] * 2
+
+
+def test_a_straight_body_may_read_a_little_piked():
+    """MoveNet puts the hip a little high on a straight body (correct reps read up to 12 degrees
+    piked), so a pike needs a larger bend than a sag."""
+
+    def slightly_high(v):
+        return pushup_skeleton(v, hip_drop=-0.08)
+
+    def slightly_low(v):
+        return pushup_skeleton(v, hip_drop=0.08)
+
+    assert cue_codes(reps(2, depth=1.1), slightly_high, 0.0) == [[]] * 2
+    assert cue_codes(reps(2, depth=1.1), slightly_low, 0.0) == [["hips_sagging"]] * 2
+
+
+def test_pushup_depth_is_not_judged_at_three_quarters():
+    """At three quarters a camera above the floor mixes the shoulders' forward travel into
+    their height: depth is judged from the side and head-on only, and the hint says so."""
+    assert cue_codes(reps(2, depth=0.7), pushup_skeleton, 50.0) == [[]] * 2
+    assert cue_codes(reps(2, depth=0.7), pushup_skeleton, 90.0) == [["go_lower"]] * 2
+    tracker = ExerciseTracker(mode="pushup")
+    for pose in poses(reps(1, depth=1.1), pushup_skeleton, 50.0, noise_px=1.0):
+        tracker.update(pose)
+    assert tracker.state.view == "other" and "go_lower" not in tracker.state.form_checks
+    assert "depth" in (tracker.state.view_hint or "")
+
+
 def test_no_lockout_at_the_top():
     def bent(v):
         return pushup_skeleton(v, top_bend_deg=60.0)  # elbows at 120 degrees

@@ -36,7 +36,8 @@ class Measure:
 
     h: float  # the height that goes down and up
     target: float  # the height that is exactly target depth
-    anchor: np.ndarray  # (2, 2): left and right planted joint (feet or hands), NaN if hidden
+    anchor: np.ndarray  # (2, 2) pixels: left and right planted joint (feet or hands), NaN if hidden
+    unit: float  # the body unit (leg or arm length) in pixels at this frame
     view: str | None
 
 
@@ -163,16 +164,21 @@ class ExerciseCounter(ABC):
 
 
 def anchor_spread(excursion: Excursion) -> float:
-    """How far the planted joints wandered: per body side, the 80th percentile of the distance
-    from their median position (a few frames of a swapped left/right keypoint do not count)."""
-    anchors = np.array([s.data.anchor for s in excursion.samples if s.data is not None])
+    """How far the planted joints wandered, in body units: per body side, the 80th percentile of
+    the distance from their median position (a few frames of a swapped left/right keypoint do
+    not count). Distances are taken in pixels and divided by the rep's median body unit: the
+    body scale may still settle during a rep (it is a percentile over the frames seen so far),
+    and positions divided by a changing unit would move while the hands stay put."""
+    measured = [s.data for s in excursion.samples if s.data is not None]
+    anchors = np.array([m.anchor for m in measured])
+    unit = float(np.median([m.unit for m in measured]))
     spread = 0.0
     for side in range(anchors.shape[1]):
         points = anchors[:, side]
         points = points[~np.isnan(points).any(axis=1)]
         if len(points) >= 3:
             distances = np.linalg.norm(points - np.median(points, axis=0), axis=1)
-            spread = max(spread, float(np.percentile(distances, 80)))
+            spread = max(spread, float(np.percentile(distances, 80)) / unit)
     return spread
 
 

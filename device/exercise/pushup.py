@@ -2,14 +2,16 @@
 
 At the top the arms are straight and about vertical: the shoulders are nearly one arm length above
 the hands. With the elbows at 90 degrees and the forearms vertical, the shoulders are one forearm
-length above the hands: that is the target depth. Both are vertical image distances, so they read
-the same from the side, the front (head-on) or at three quarters.
+length above the hands: that is the target depth. Both are vertical image distances, so reps are
+counted alike from the side, the front (head-on) or at three quarters; the depth cue is judged
+only where the shoulders' forward travel does not bias it (cues.py).
 
 Form is judged where a fault shows. Hips sag and the head hangs mostly at the bottom and on the
 way up (the hardest part), so the body line and the head are judged over that phase (from the
-bottom up to the midpoint back up), not as a median over the whole rep, whose easy top dilutes
-them. A knee push-up (knees on the floor, knee bent) is judged along shoulder-hip-knee, its own
-straight line; feet raised on a box or a wall only tilt the line, which the bend does not see.
+bottom up to the midpoint back up), not over the whole rep, whose easy top dilutes them; the body
+line by the bend it holds for a quarter of that phase (LINE_SHARE), the head by its median. A
+knee push-up (knees on the floor, knee bent) is judged along shoulder-hip-knee, its own straight
+line; feet raised on a box or a wall only tilt the line, which the bend does not see.
 """
 
 from __future__ import annotations
@@ -41,6 +43,10 @@ class PushupMeasure(Measure):
 
 KNEES, FEET_RAISED = "knees", "feet_raised"
 KNEE_FLOOR = 0.3  # arm lengths (about 17 cm): knee and wrist keypoints both sit near the floor
+# The body line is judged by the bend it holds for a quarter of the bottom-and-up phase (75th
+# percentile for a sag, 25th for a pike), not its median: a sag that shows only through part of
+# the way up counts, one frame's keypoint jump does not.
+LINE_SHARE = 75.0
 
 
 class PushupCounter(ExerciseCounter):
@@ -78,7 +84,8 @@ class PushupCounter(ExerciseCounter):
         return PushupMeasure(
             h=(wrist[1] - shoulder[1]) / arm,
             target=forearm / arm,
-            anchor=joints.pair("wrist") / arm,
+            anchor=joints.pair("wrist"),
+            unit=arm,
             view=view,
             elbow_angle=None if arm_chain is None else angle_deg(*arm_chain),
             hip_bend=None if body is None else line_bend_deg(*body),
@@ -96,11 +103,12 @@ class PushupCounter(ExerciseCounter):
             found.append(cue("go_lower", t, self.name))
         phase = bottom_and_up(excursion)
         if judged_in("hips_sagging", view):
-            knees = self.variant(excursion) == KNEES
-            bend = median(phase, "knee_line_bend" if knees else "hip_bend")
-            if bend is not None and bend > rules.pushup_hip_deg:
+            field = "knee_line_bend" if self.variant(excursion) == KNEES else "hip_bend"
+            sag = percentile(phase, field, LINE_SHARE)
+            pike = percentile(phase, field, 100.0 - LINE_SHARE)
+            if sag is not None and sag > rules.pushup_hip_deg:
                 found.append(cue("hips_sagging", t, self.name))
-            elif bend is not None and bend < -rules.pushup_hip_deg:
+            elif pike is not None and pike < -rules.pushup_pike_deg:
                 found.append(cue("hips_piking", t, self.name))
         head = median(phase, "head_drop")
         if judged_in("head_down", view) and head is not None and head > rules.pushup_head_deg:
@@ -142,6 +150,11 @@ def bottom_and_up(excursion: Excursion) -> list[Sample]:
 
 
 def median(samples: list[Sample], field: str) -> float | None:
+    return percentile(samples, field, 50.0)
+
+
+def percentile(samples: list[Sample], field: str, q: float) -> float | None:
+    """The q-th percentile of a measurement over the samples where it was measured."""
     values = [getattr(s.data, field) for s in samples]
     values = [v for v in values if v is not None]
-    return float(np.median(values)) if values else None
+    return float(np.percentile(values, q)) if values else None

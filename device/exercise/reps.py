@@ -28,6 +28,11 @@ from device.exercise.rules import ExerciseRules
 
 IDLE, TOP, DOWN, UP, SETTLE = "idle", "top", "down", "up", "settle"
 NEAR_TOP = 0.02  # body units: within keypoint jitter of the top
+# Heights below the opening level a rep needs. Below about 7 fps the glitch median holds one
+# frame and cannot remove a wrong frame; at 10 fps it holds two and halves it: one wrong frame
+# gives at most two low heights at any frame rate, a real rep (0.3 s or more) more than that
+# down to 5-6 fps.
+MIN_SAMPLES_DOWN = 3
 
 
 @dataclass
@@ -191,7 +196,9 @@ class RepSegmenter:
         excursion = Excursion(self._top, self._bottom, peak, self._t_start, samples, self._chained)
         rep, self._rep, self.state = self._rep, [], TOP
         small = excursion.rom_down < self.min_rom or excursion.rom_up < self.min_rom
-        if small or not self.rules.min_rep_s <= excursion.duration <= self.rules.max_rep_s:
+        down = sum(1 for s in samples if s.h < self._top - self.rules.start_drop)
+        timing = self.rules.min_rep_s <= excursion.duration <= self.rules.max_rep_s
+        if small or not timing or down < MIN_SAMPLES_DOWN:
             # Not a rep: keep the window as it was, so a dip does not lower the top level.
             self._rest = deque(rep)
             return None

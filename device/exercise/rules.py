@@ -90,8 +90,8 @@ class ExerciseRules(BaseModel):
         le=2.0,
         description="The height is the median over this many seconds (about 5 frames at 30 fps) "
         "so a keypoint that jumps for a frame or two does not open or close a rep. Below about "
-        "7 fps it holds one frame: a one-frame jump there lasts less than min_rep_s, and a wider "
-        "median would flatten the bottom of a fast rep.",
+        "7 fps it holds one frame: a one-frame jump there is shorter than a rep may be (see "
+        "min_rep_s), and a wider median would flatten the bottom of a fast rep.",
     )
     top_window_s: float = Field(
         2.0,
@@ -132,11 +132,14 @@ class ExerciseRules(BaseModel):
         "closed; the rep's end time is that highest point (lockout is judged there).",
     )
     min_rep_s: float = Field(
-        0.5,
+        0.3,
         gt=0.0,
         le=30.0,
-        description="Shortest rep: the fastest push-ups and squats take about 1 s; a dip shorter "
-        "than 0.5 s is a keypoint glitch, not a rep.",
+        description="Shortest rep, from its start to its top: speed push-ups (a contest, in the "
+        "labelled form clips) take 0.3-0.5 s; a dip shorter than 0.3 s is a keypoint glitch, "
+        "not a rep. A rep also needs three heights below its opening level: one wrong frame "
+        "gives at most two at any frame rate (the glitch median cannot remove it below about "
+        "7 fps).",
     )
     max_rep_s: float = Field(
         20.0,
@@ -223,10 +226,21 @@ class ExerciseRules(BaseModel):
         gt=0.0,
         lt=90.0,
         description="Bend of the body line (shoulder-hip-ankle; shoulder-hip-knee on the knees) "
-        "beyond which the hips sag (+) or pike (-), as its median from the bottom to halfway "
-        "back up (side view only). On the labelled clips (docs/exercise.md) correct side-view "
-        "reps read -10 to +8 degrees, sagging reps mostly 13-28, piked reps -23 to -26: 11 is "
-        "about midway between the correct reps' edge and the sagging reps' lower quartile.",
+        "beyond which the hips sag, as the bend held for a quarter of the phase from the bottom "
+        "to halfway back up (its 75th percentile; side view only). On the labelled clips "
+        "(docs/exercise.md) correct side-view reps read -9 to +9 degrees, sagging reps mostly "
+        "13-29: 11 is about midway between the correct reps' edge and the sagging reps' lower "
+        "quartile.",
+    )
+    pushup_pike_deg: float = Field(
+        16.0,
+        gt=0.0,
+        lt=90.0,
+        description="Upward bend of the body line beyond which the hips pike, as the bend held "
+        "for a quarter of the phase from the bottom to halfway back up (its 25th percentile; side "
+        "view only). Correct side-view reps read down to -12 degrees (MoveNet's hip sits a "
+        "little high on a straight body), most reps with the hips left high -26 to -33: 16 is "
+        "midway between the correct reps' edge and the piked reps' upper quartile (-20).",
     )
     pushup_head_deg: float = Field(
         55.0,
@@ -235,16 +249,17 @@ class ExerciseRules(BaseModel):
         description="How far the ear hangs below the body line (ankle, or knee on the knees, to "
         "shoulder, extended), degrees, as its median from the bottom to halfway back up, before "
         "the cue 'keep your head in line' (side view only). The ear sits above the neck's axis "
-        "and people look ahead or down: correct side-view reps read -16 to +49 degrees in 2D.",
+        "and people look ahead or down: correct side-view reps read -30 to +44 degrees in 2D "
+        "(float16 model: -16 to +49).",
     )
     pushup_lockout_deg: float = Field(
         135.0,
         gt=90.0,
         le=180.0,
         description="Best elbow angle on the way up and at the top below which the cue 'lock "
-        "out your arms' is given (side view only). Locked arms of correct reps measure 144-180 "
-        "degrees in 2D (keypoints sit off the joint centres, the arm is seen a little obliquely); "
-        "135 is a clear bend below all of them.",
+        "out your arms' is given (side view only). Locked arms of correct reps measure 157-180 "
+        "degrees in 2D, 144-180 with the float16 model (keypoints sit off the joint centres, the "
+        "arm is seen a little obliquely); 135 is a clear bend below all of them.",
     )
     knee_pushup_deg: float = Field(
         130.0,

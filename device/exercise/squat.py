@@ -47,7 +47,8 @@ class SquatCounter(ExerciseCounter):
         return SquatMeasure(
             h=(ankle[1] - hip[1]) / leg,
             target=(ankle[1] - knee[1]) / leg,
-            anchor=joints.pair("ankle") / leg,
+            anchor=joints.pair("ankle"),
+            unit=leg,
             view=view,
             lean=None if shoulder is None else from_vertical_deg(hip, shoulder),
             knee_angle=None if chain is None else angle_deg(*chain),
