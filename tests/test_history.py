@@ -39,7 +39,8 @@ def test_a_set_end_publishes_each_new_record_once(tmp_path):
 
         def one_set(t0: float, count: int, depth: float) -> list:
             pipeline._publish_outputs(squats(t0, count, depth))
-            pipeline._publish_set_end(workout.tick(t0 + 2 * count + 20))
+            t_end = t0 + 2 * count + 20
+            pipeline._publish_set_end(workout.tick(t_end), t_end)
             seen = []
             while (event := events.get(0.2)) is not None:
                 seen.append((event.kind, event.data))

@@ -1,5 +1,5 @@
 """In-process publish/subscribe of small JSON events (pose, rep, cue, state, health, set,
-record).
+record, person).
 
 Publishing never blocks: each subscriber has a bounded queue, and a subscriber that falls
 behind loses its oldest events (counted in `dropped`) instead of slowing the pipeline. Each
@@ -16,7 +16,7 @@ from typing import Any
 
 from device import jsonout
 
-KINDS = ("pose", "rep", "cue", "state", "health", "set", "record")
+KINDS = ("pose", "rep", "cue", "state", "health", "set", "record", "person")
 
 
 @dataclass(frozen=True)

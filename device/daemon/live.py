@@ -260,7 +260,7 @@ class LivePipeline:
             self._training_version = self.training.version
             self.bus.publish("state", self.state())
 
-    def _publish_set_end(self, ended: OpenSet | None, t: float | None = None) -> None:
+    def _publish_set_end(self, ended: OpenSet | None, t: float | None) -> None:
         """Publish the set's end and its records; its rest counts from its last rep (t: the
         pose clock now; None: the rest starts now)."""
         if ended is None:
