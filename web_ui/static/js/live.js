@@ -285,6 +285,8 @@ function onState(state) {
   }
   if (!open && live.set) showLastSet(live.set.set_id); // the set ended while we were away
   live.set = open;
+  // "3 to go" belongs to the set: gone with it (a clip or a set can end short of the target).
+  if (!open && $("cue-banner").dataset.code === "to_go") hideCue();
   live.training = state.training ?? null;
   const rest = live.training?.rest;
   live.restEndsAt = rest ? performance.now() + rest.remaining_s * 1000 : null;
