@@ -16,6 +16,7 @@ import pytest
 
 from device.daemon.store import RepRecord, Store
 from tests.test_browser import (  # noqa: F401 (browser: a fixture)
+    AUDIO_STUBS_JS,
     CONTRAST_JS,
     PASSWORD,
     UNLABELLED_JS,
@@ -173,8 +174,10 @@ def test_a_new_record_is_celebrated_live_and_listed_on_history(browser, shared_d
     errors: list[str] = []
     try:
         context, page = set_up_phone(browser, serve, errors)
+        page.add_init_script(AUDIO_STUBS_JS)
         page.goto("/")
         sync_api.expect(page.locator("#conn")).to_have_text("Live")
+        page.mouse.click(10, 300)  # a tap anywhere lets the page speak
         source.symlink_to(shared_data / "clips" / CLIP)
         toast = page.locator(".record-toast").first
         sync_api.expect(toast).to_be_visible(timeout=90_000)
@@ -187,6 +190,8 @@ def test_a_new_record_is_celebrated_live_and_listed_on_history(browser, shared_d
             ".record-toast", "(all) => all.map((t) => t.dataset.record)"
         )
         assert "set_reps" in kinds and "streak" in kinds, kinds  # 2 days in a row, yesterday 3
+        spoken = page.evaluate("window.audioLog.spoken")
+        assert any(s.startswith("New record for Me: most squats in a set") for s in spoken), spoken
         page.goto("/history")
         squat = page.locator(".records-exercise", has_text="Squats")
         sync_api.expect(squat.locator('[data-record="streak"] dd')).to_contain_text("2 days")

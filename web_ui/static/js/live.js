@@ -9,7 +9,7 @@ import { api, setText } from "./api.js";
 import { beep, countWord, loadPrefs, ready, savePrefs, say, sayNext, unlock } from "./audio.js";
 import { previewShown, setPreviewShown } from "./display.js";
 import { loadPeople, showActive } from "./people.js";
-import { showRecordToast } from "./records.js";
+import { recordSentence, showRecordToast } from "./records.js";
 import { drawPose } from "./skeleton.js";
 import { keepAwake } from "./wake.js";
 
@@ -260,6 +260,12 @@ function onTrainingCue(cue) {
   if (prefs.speak) sayNext(prefs, cue.message.replace(": ", ", "));
 }
 
+/** A personal record at a set's end: a toast, and said after the count. */
+function onRecord(record) {
+  showRecordToast(record);
+  if (prefs.speak) sayNext(prefs, recordSentence(record));
+}
+
 function hideCue() {
   if (live.placement) {
     showCue(live.placement, { persistent: true, speak: false });
@@ -500,7 +506,7 @@ function connect() {
   lastMessage = Date.now();
   const handlers = {
     state: onState, rep: onRep, set: onSet, health: onHealth, pose: onPose, person: showActive,
-    cue: (cue) => (cue.training ? onTrainingCue(cue) : showCue(cue)), record: showRecordToast,
+    cue: (cue) => (cue.training ? onTrainingCue(cue) : showCue(cue)), record: onRecord,
   };
   for (const [kind, handler] of Object.entries(handlers)) {
     source.addEventListener(kind, (event) => {
