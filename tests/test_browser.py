@@ -180,6 +180,20 @@ def new_phone(browser, base: str):
     return context
 
 
+def first_run(browser, base: str, errors: list[str]):
+    """A new phone through first-run setup, on the placement step: (context, page). Uncaught
+    script errors of its pages go to errors."""
+    context = new_phone(browser, base)
+    context.on("weberror", lambda error: errors.append(str(error.error)))
+    page = context.new_page()
+    page.goto("/setup")
+    page.fill("#password", PASSWORD)
+    page.fill("#confirm", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/placement")
+    return context, page
+
+
 @pytest.fixture(scope="module")
 def script_errors() -> list[str]:
     """Uncaught exceptions and console errors of the phone's pages (network failures aside)."""
@@ -761,14 +775,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
 def test_history_charts_have_one_bar_per_day_and_date_labels(
     browser, seeded: Serve, script_errors: list[str]
 ) -> None:
-    context = new_phone(browser, seeded.base)
-    context.on("weberror", lambda error: script_errors.append(str(error.error)))
-    page = context.new_page()
-    page.goto("/setup")
-    page.fill("#password", PASSWORD)
-    page.fill("#confirm", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{seeded.base}/placement")
+    context, page = first_run(browser, seeded.base, script_errors)
     page.goto("/history")
     sync_api.expect(page.locator(".session")).to_have_count(len(HISTORY))
 
@@ -874,14 +881,7 @@ def looping(tmp_path_factory: pytest.TempPathFactory, clip) -> Iterator[Serve]:
 @pytest.fixture(scope="module")
 def loop_phone(browser, looping: Serve, script_errors: list[str]) -> Iterator:
     """A phone on the looping daemon; its first run shows the placement step, framed."""
-    context = new_phone(browser, looping.base)
-    context.on("weberror", lambda error: script_errors.append(str(error.error)))
-    page = context.new_page()
-    page.goto("/setup")
-    page.fill("#password", PASSWORD)
-    page.fill("#confirm", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{looping.base}/placement")
+    context, page = first_run(browser, looping.base, script_errors)
     sync_api.expect(page.locator("body")).to_have_class(re.compile(r"\bframed\b"), timeout=60_000)
     for check in ("#check-person", "#check-body"):
         sync_api.expect(page.locator(check)).to_have_attribute("data-ok", "true")

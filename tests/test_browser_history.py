@@ -22,7 +22,7 @@ from tests.test_browser import (  # noqa: F401 (browser: a fixture)
     UNLABELLED_JS,
     Serve,
     browser,
-    new_phone,
+    first_run,
     screenshot,
     sync_api,
 )
@@ -40,18 +40,6 @@ def add_set(store: Store, person: int, day: date, reps: int, exercise: str, hour
         rep = RepRecord(exercise, i < reps, t, t + 2.5, depth, 1.2, 1.0)
         _, set_id = store.add_rep(rep, set_id, 1800, person)
     return set_id
-
-
-def set_up_phone(chromium, serve: Serve, errors: list[str]):
-    context = new_phone(chromium, serve.base)
-    context.on("weberror", lambda error: errors.append(str(error.error)))
-    page = context.new_page()
-    page.goto("/setup")
-    page.fill("#password", PASSWORD)
-    page.fill("#confirm", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{serve.base}/placement")
-    return context, page
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +72,7 @@ def row_of(page, set_id: int):
 def test_edit_a_set_and_see_both_counts_on_the_page_and_in_the_exports(browser, household):  # noqa: F811
     serve, ids = household
     errors: list[str] = []
-    context, page = set_up_phone(browser, serve, errors)
+    context, page = first_run(browser, serve.base, errors)
     page.goto("/history")
     chips = page.locator("#people-filter .person-chip")
     sync_api.expect(chips).to_have_text(["Everyone", "Me", "Sam"])
@@ -123,8 +111,10 @@ def test_edit_a_set_and_see_both_counts_on_the_page_and_in_the_exports(browser, 
     )
     for scheme in ("light", "dark"):  # the editor open, a deleted and a corrected set shown
         page.emulate_media(color_scheme=scheme)
-        is_dark = page.evaluate("document.documentElement.classList.contains('dark')")
-        assert is_dark == (scheme == "dark")
+        page.wait_for_function(  # the page follows the phone's setting on its change event
+            "(dark) => document.documentElement.classList.contains('dark') === dark",
+            arg=scheme == "dark",
+        )
         assert page.evaluate(UNLABELLED_JS) == [], "every control needs a label"
         assert page.evaluate(CONTRAST_JS) == [], f"text below WCAG AA contrast ({scheme})"
     page.emulate_media(color_scheme="light")
@@ -173,7 +163,7 @@ def test_a_new_record_is_celebrated_live_and_listed_on_history(browser, shared_d
     serve.start()
     errors: list[str] = []
     try:
-        context, page = set_up_phone(browser, serve, errors)
+        context, page = first_run(browser, serve.base, errors)
         page.add_init_script(AUDIO_STUBS_JS)
         page.goto("/")
         sync_api.expect(page.locator("#conn")).to_have_text("Live")

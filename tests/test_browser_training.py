@@ -24,6 +24,8 @@ from tests.test_browser import (  # noqa: F401 (fixtures)
     Serve,
     browser,
     clip,
+    daemon,
+    first_run,
     new_phone,
     screenshot,
     sync_api,
@@ -81,25 +83,10 @@ def api(page, method: str, path: str, body: object = None) -> dict:
 
 
 @pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
-    serve = Serve(tmp_path_factory.mktemp("training"))
-    serve.start()
-    yield serve
-    serve.stop()
-
-
-@pytest.fixture(scope="module")
 def phone(browser, daemon: Serve) -> Iterator:  # noqa: F811
     """A logged-in phone (first-run setup done on the page, the placement step skipped)."""
-    context = new_phone(browser, daemon.base)
     errors: list[str] = []
-    context.on("weberror", lambda error: errors.append(str(error.error)))
-    page = context.new_page()
-    page.goto("/setup")
-    page.fill("#password", PASSWORD)
-    page.fill("#confirm", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{daemon.base}/placement")
+    context, page = first_run(browser, daemon.base, errors)
     page.click("#placement-skip")
     page.wait_for_url(f"{daemon.base}/")
     page.close()
