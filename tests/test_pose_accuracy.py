@@ -8,6 +8,7 @@
 
 import csv
 import json
+import platform
 
 import numpy as np
 import pytest
@@ -28,10 +29,14 @@ def truth_rows(shared_data) -> dict[str, np.ndarray]:
             zip(("image1.png", "image2.jpeg"), rows, strict=True)}  # fmt: skip
 
 
+# Integer kernels differ between CPUs (and LiteRT versions): measured 22.1 px on x86-64 with
+# ai-edge-litert 2.3.0, 19.5 px on aarch64 with 2.1.2 (Debian trixie under qemu, `make
+# test-arm64`). Strict on both: a change either way shows.
 INT8_IMAGE2 = pytest.mark.xfail(
+    platform.machine() == "x86_64",
     strict=True,
-    reason="the official int8 Lightning puts image2's right knee 22.1 px off (limit 21; float16 "
-    "18.4 px): quantisation costs a few pixels on this image",
+    reason="the official int8 Lightning puts image2's right knee 22.1 px off on x86-64 (limit 21; "
+    "float16 18.4 px; aarch64 19.5 px): quantisation costs a few pixels on this image",
 )
 
 
