@@ -10,19 +10,14 @@ import { beep, countWord, loadPrefs, ready, savePrefs, say, sayNext, unlock } fr
 import { previewShown, setPreviewShown } from "./display.js";
 import { loadPeople, showActive } from "./people.js";
 import { recordSentence, showRecordToast } from "./records.js";
-import { drawPose } from "./skeleton.js";
+import { drawPose, overlayOptions } from "./skeleton.js";
 import { keepAwake } from "./wake.js";
 
 const $ = (id) => document.getElementById(id);
 const preview = $("preview");
 const image = $("preview-img");
 const canvas = $("skeleton");
-const overlay = {
-  names: JSON.parse(preview.dataset.keypoints),
-  edges: JSON.parse(preview.dataset.edges),
-  minScore: Number(preview.dataset.minScore),
-  minPoseScore: Number(preview.dataset.minPoseScore),
-};
+const overlay = overlayOptions(preview);
 const EXERCISES = { squat: "Squats", pushup: "Push-ups" };
 const CUE_SHOW_MS = 6000; // long enough to read from across the room between two reps
 const CUE_REPEAT_MS = 6000; // the same cue is not spoken again within this time

@@ -3,18 +3,13 @@
 // engine's placement cues, until the person has been framed for a moment. It can be skipped.
 
 import { setText } from "./api.js";
-import { drawPose } from "./skeleton.js";
+import { drawPose, overlayOptions } from "./skeleton.js";
 
 const $ = (id) => document.getElementById(id);
 const preview = $("preview");
 const image = $("preview-img");
 const canvas = $("skeleton");
-const overlay = {
-  names: JSON.parse(preview.dataset.keypoints),
-  edges: JSON.parse(preview.dataset.edges),
-  minScore: Number(preview.dataset.minScore),
-  minPoseScore: Number(preview.dataset.minPoseScore),
-};
+const overlay = overlayOptions(preview);
 const HEAD = ["nose", "left_eye", "right_eye", "left_ear", "right_ear"];
 const FEET = ["left_ankle", "right_ankle"];
 const EDGE = 0.02; // a keypoint this close to the picture's edge may be cut off

@@ -20,6 +20,17 @@ export function fitCanvas(canvas) {
   return ratio;
 }
 
+/** The drawing options the page's preview element carries (data-keypoints, data-edges,
+ * data-min-score, data-min-pose-score: the server's keypoint names and thresholds). */
+export function overlayOptions(preview) {
+  return {
+    names: JSON.parse(preview.dataset.keypoints),
+    edges: JSON.parse(preview.dataset.edges),
+    minScore: Number(preview.dataset.minScore),
+    minPoseScore: Number(preview.dataset.minPoseScore),
+  };
+}
+
 /**
  * Draw one pose. pose: {width, height, score, keypoints: {name: [x, y, score]}} in the frame's
  * pixels; names: keypoint names in index order; edges: [[i, j], ...]; minScore: keypoints
