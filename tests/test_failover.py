@@ -26,6 +26,7 @@ from device.models.manifest import MODELS_DIR, load_manifest
 from device.pose import runtime
 from device.pose.failover import FailoverModel
 from device.pose.pipeline import PosePipeline
+from tests.waiting import rep_events_of_the_clip
 
 CORAL = ["usb 18d1:9302"]
 
@@ -173,20 +174,7 @@ def test_unplugging_mid_set_loses_no_rep(shared_data, tmp_path, mode):
         lambda: source, Watch(), ExerciseTracker(), Workout(store), bus, PreviewBuffer(),
         Backoff(0.05, 0.1),
     )  # fmt: skip
-    with bus.subscribe({"rep"}) as reps:
-        pipeline.start()
-        try:
-            deadline = time.monotonic() + 180
-            while pipeline.capture.state != "ended" and time.monotonic() < deadline:
-                time.sleep(0.05)
-            while pipeline.timing.frames + pipeline.errors < pipeline.capture.frames:
-                time.sleep(0.05)
-        finally:
-            pipeline.stop()
-        pipeline.finish()
-        events = []
-        while (event := reps.get(0.1)) is not None:
-            events.append(event.data)
+    events = rep_events_of_the_clip(pipeline, bus, 180)
     assert pipeline.errors == 0
     assert len(accelerators) == pipeline.capture.frames  # every frame got its pose
     assert accelerators[99] == "edgetpu" and accelerators[100] == "cpu"

@@ -9,7 +9,6 @@ import os
 import signal
 import sqlite3
 import threading
-import time
 
 from device.capture.frame import Captured
 from device.capture.preview import PreviewBuffer
@@ -24,7 +23,7 @@ from device.daemon.store import Store
 from device.daemon.workout import Workout
 from device.exercise.tracker import ExerciseTracker
 from device.pose.pipeline import PosePipeline
-from tests.waiting import wait_until
+from tests.waiting import rep_events_of_the_clip, wait_until
 
 PASSWORD = "end to end password"
 
@@ -183,23 +182,14 @@ def test_a_source_that_raises_mid_stream_is_reconnected_and_counting_resumes(sha
         Backoff(0.05, 0.1),
     )
     reps_before_failure = []
-    with bus.subscribe({"rep"}) as reps:
-        pipeline.start()
-        try:
-            deadline = time.monotonic() + 120
-            while pipeline.capture.state != "ended" and time.monotonic() < deadline:
-                if pipeline.capture.reconnects == 0:
-                    reps_before_failure = store.reps()
-                time.sleep(0.05)
-            assert pipeline.capture.state == "ended"
-            while pipeline.timing.frames + pipeline.errors < pipeline.capture.frames:
-                time.sleep(0.05)  # the last frame is being processed
-        finally:
-            pipeline.stop()
-        pipeline.finish()
-        events = []
-        while (event := reps.get(0.1)) is not None:
-            events.append(event.data)
+
+    def note_reps_before_failure() -> None:
+        nonlocal reps_before_failure
+        if pipeline.capture.reconnects == 0:
+            reps_before_failure = store.reps()
+
+    events = rep_events_of_the_clip(pipeline, bus, 120, note_reps_before_failure)
+    assert pipeline.capture.state == "ended"
     assert pipeline.capture.reconnects == 1
     complete = [e for e in events if e["complete"]]
     assert low <= len(complete) <= high, events
