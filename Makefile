@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench lint models test-arm64
+.PHONY: run test bench lint models test-arm64 eval-arm64
 
 $(BIN)/repcounter: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,3 +47,12 @@ ARM64_SUITES ?= bookworm trixie
 
 test-arm64:
 	.ci/test-arm64 $(ARM64_SUITES)
+
+# The pose stage of the eval clips with a Pi 4's and a Pi 5's arithmetic (arm64 under qemu-user),
+# into the pose cache; then `repcounter eval-matrix` counts every arithmetic. Slow; resumable.
+# `make eval-arm64 EVAL_ARM64_RUNS="cortex-a72:int8:clips"` runs a part.
+EVAL_ARM64_RUNS ?=
+
+eval-arm64:
+	.ci/eval-arm64 $(EVAL_ARM64_RUNS)
+

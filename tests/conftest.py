@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from device.pose import arithmetic
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def pytest_report_header() -> list[str]:
+    """The CPU arithmetic the real-model tests run on, so that a failure names its machine."""
+    here = arithmetic.current()
+    return [f"cpu arithmetic: {here.describe()} (pose cache folder {here.short_id})"]
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@
 
 import csv
 import json
-import platform
 
 import numpy as np
 import pytest
@@ -29,25 +28,19 @@ def truth_rows(shared_data) -> dict[str, np.ndarray]:
             zip(("image1.png", "image2.jpeg"), rows, strict=True)}  # fmt: skip
 
 
-# Integer kernels differ between CPUs (and LiteRT versions): measured 22.1 px on x86-64 with
-# ai-edge-litert 2.3.0, 19.5 px on aarch64 with 2.1.2 (Debian trixie under qemu, `make
-# test-arm64`). Strict on both: a change either way shows.
-INT8_IMAGE2 = pytest.mark.xfail(
-    platform.machine() == "x86_64",
-    strict=True,
-    reason="the official int8 Lightning puts image2's right knee 22.1 px off on x86-64 (limit 21; "
-    "float16 18.4 px; aarch64 19.5 px): quantisation costs a few pixels on this image",
-)
-
-
+# The official int8 build's keypoints depend on the CPU's integer kernels (XNNPACK picks them by
+# the CPU's features): image2's worst keypoint was measured at 16.2 px (x86-64 with AVX2 or AVX-512
+# VNNI), 21.4 px (x86-64 with SSE4 only, under qemu), 22.1 px (an AMD x86-64 with AVX2, and a Pi 4
+# and a Pi 5 under qemu with their cpuinfo). TensorFlow's 21 px is for its float models; int8 gets
+# that plus the spread measured across those arithmetics (5.9 px, rounded up), so no CPU's
+# arithmetic decides the test, while a real fault (a wrong crop, swapped axes) is 50 px or more.
+INT8_EXTRA_PX = 6
 @pytest.mark.parametrize(
     ("model", "precision"),
     [("lightning", "float16"), ("lightning", "int8"), ("thunder", "float16")],
 )
 @pytest.mark.parametrize("image", ["image1.png", "image2.jpeg"])
-def test_pose_command_matches_image_truth(shared_data, capsys, model, precision, image, request):
-    if (model, precision, image) == ("lightning", "int8", "image2.jpeg"):
-        request.applymarker(INT8_IMAGE2)
+def test_pose_command_matches_image_truth(shared_data, capsys, model, precision, image):
     path = str(shared_data / "images" / image)
     assert main(["pose", path, "--json", "--model", model, "--precision", precision]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
@@ -60,7 +53,8 @@ def test_pose_command_matches_image_truth(shared_data, capsys, model, precision,
         f"{model} {precision} {image}: worst {error.max():.1f} px ({KEYPOINT_NAMES[worst]}), "
         f"mean {error.mean():.1f} px"
     )
-    assert error.max() <= IMAGE_TOLERANCE_PX, f"{KEYPOINT_NAMES[worst]} off by {error.max():.1f} px"
+    limit = IMAGE_TOLERANCE_PX + (INT8_EXTRA_PX if precision == "int8" else 0)
+    assert error.max() <= limit, f"{KEYPOINT_NAMES[worst]} off by {error.max():.1f} px"
 
 
 def test_pipeline_tracks_the_tfjs_reference(shared_data):

@@ -28,15 +28,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from device.capture.frame import Frame
 from device.errors import ConfigError
+from device.pose.keypoints import Pose
 
 FrameStream = Iterable[Frame]
 Transform = Callable[[FrameStream], Iterator[Frame]]
+PoseTransform = Callable[[Iterable[Pose], str], Iterator[Pose]]  # poses, the clip's name
 
 SEED = 20240611  # fixed: an augmented eval gives the same numbers every run
 
@@ -155,6 +158,47 @@ def jpeg_blur(quality: int = 30, sigma_at_360: float = 1.0) -> Transform:
     return _per_frame(fn)
 
 
+@dataclass(frozen=True)
+class JitterModel:
+    """How keypoints move between CPU arithmetics (measured by `repcounter eval-matrix`): per
+    score band, the spread of a coordinate's difference as a share of the body's height, its
+    correlation from one frame to the next (the crop and the smoothing carry a difference on),
+    and the spread of the score's difference."""
+
+    bands: tuple[tuple[float, float], ...]  # (lowest score, spread / body height), high first
+    frame_correlation: float
+    score_spread: float
+
+
+def jitter(model: JitterModel, seed: int = SEED) -> PoseTransform:
+    """Every keypoint moved by seeded noise as the arithmetics move it (a red-noise process per
+    coordinate, scaled per score band by the body's height); scores moved too, kept in [0, 1].
+    The seed mixes in the clip's name, so each clip gets its own, repeatable noise."""
+
+    def transform(poses: Iterable[Pose], clip: str) -> Iterator[Pose]:
+        rng = np.random.default_rng([seed, *clip.encode()])
+        rho = model.frame_correlation
+        drift = np.zeros((17, 3))
+        for pose in poses:
+            drift = rho * drift + math.sqrt(1 - rho * rho) * rng.standard_normal((17, 3))
+            points = pose.keypoints.copy()
+            seen = points[points[:, 2] >= 0.3, 1]
+            height = float(seen.max() - seen.min()) if len(seen) >= 2 else 0.0
+            spread = np.array([_band_spread(model, s) for s in points[:, 2]])
+            points[:, :2] += drift[:, :2] * (spread * height)[:, None]
+            points[:, 2] = np.clip(points[:, 2] + drift[:, 2] * model.score_spread, 0.0, 1.0)
+            yield Pose(points, pose.score, pose.t, pose.image_size)
+
+    return transform
+
+
+def _band_spread(model: JitterModel, score: float) -> float:
+    for lowest, spread in model.bands:
+        if score >= lowest:
+            return spread
+    return model.bands[-1][1]
+
+
 TRANSFORMS: dict[str, Transform] = {
     "none": lambda frames: iter(frames),
     "mirror": mirror,
@@ -169,16 +213,37 @@ TRANSFORMS: dict[str, Transform] = {
 }
 
 
+# Measured between this machine's CPUs and a Pi's (README, "Counting on every CPU"); TBD.
+ARITHMETICS = JitterModel(
+    bands=((0.5, 0.0), (0.3, 0.0), (0.0, 0.0)), frame_correlation=0.9, score_spread=0.0
+)
+POSE_TRANSFORMS: dict[str, PoseTransform] = {"jitter": jitter(ARITHMETICS)}
+
+
+def split(spec: str | None) -> tuple[str, PoseTransform | None]:
+    """A run's frame transforms ("none" when it has none) and its pose transform, if any: frame
+    transforms change what the pose model sees (and what the pose cache keys), pose transforms
+    act on the poses it gave."""
+    names = [n.strip() for n in (spec or "none").split("+") if n.strip()]
+    parse("+".join(names) or "none")  # the same errors as parse
+    frame_names = [n for n in names if n in TRANSFORMS and n != "none"]
+    pose_names = [n for n in names if n in POSE_TRANSFORMS]
+    if len(pose_names) > 1:
+        raise ConfigError(f"{spec!r}: at most one pose transform ({', '.join(POSE_TRANSFORMS)}).")
+    return "+".join(frame_names) or "none", POSE_TRANSFORMS[pose_names[0]] if pose_names else None
+
+
 def parse(spec: str) -> Transform:
     """One run's transform: names joined by "+", applied left to right."""
     names = [n.strip() for n in spec.split("+") if n.strip()]
-    unknown = [n for n in names if n not in TRANSFORMS]
+    unknown = [n for n in names if n not in TRANSFORMS and n not in POSE_TRANSFORMS]
     if not names or unknown:
         raise ConfigError(
-            f"unknown augmentation {spec!r}: use one of {', '.join(TRANSFORMS)} "
+            f"unknown augmentation {spec!r}: use one of "
+            f"{', '.join([*TRANSFORMS, *POSE_TRANSFORMS])} "
             "(several joined by '+', several runs separated by ',', or 'all')."
         )
-    steps = [TRANSFORMS[n] for n in names]
+    steps = [TRANSFORMS[n] for n in names if n in TRANSFORMS]
 
     def transform(frames: FrameStream) -> Iterator[Frame]:
         stream: Iterable[Frame] = frames
@@ -195,7 +260,7 @@ def parse_runs(spec: str) -> list[str]:
     for part in spec.split(","):
         part = part.strip()
         if part == "all":
-            runs.extend(TRANSFORMS)
+            runs.extend([*TRANSFORMS, *POSE_TRANSFORMS])
         elif part:
             parse(part)  # validate now, before any clip is counted
             runs.append(part)

@@ -7,13 +7,15 @@ import argparse
 from pathlib import Path
 
 from device import jsonout
-from device.exercise import augment
+from device.exercise import augment, matrix
 from device.exercise.counting import CountResult, count_video
 from device.exercise.evaluation import ClipScore, EvalSummary, evaluate
 from device.exercise.form_eval import FormClip, evaluate_form
+from device.exercise.matrix import find_columns
 from device.exercise.rules import ExerciseRules
 from device.exercise.tracker import MODES
 from device.exercise.types import Rep
+from device.pose.cache import PoseCache, default_dir
 from device.pose.commands import model_options, pipeline_from_args
 
 DEFAULT_TRUTH = Path("../shared/data/clips/truth.tsv")
@@ -33,6 +35,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     count.add_argument("--json", action="store_true", help="print the result as one JSON object")
     model_options(count)
+    cache_option(count)
     count.set_defaults(run=run_count)
 
     ev = commands.add_parser(
@@ -53,6 +56,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         f"{', '.join(augment.TRANSFORMS)}, 'a+b' chains, 'all' runs every one",
     )
     model_options(ev, several_precisions=True)
+    cache_option(ev)
     ev.set_defaults(run=run_eval)
 
     form = commands.add_parser(
@@ -67,7 +71,32 @@ def register(commands: argparse._SubParsersAction) -> None:
         help=f"form label TSV (default {DEFAULT_FORM_LABELS}); clips are read beside it",
     )
     model_options(form)
+    cache_option(form)
     form.set_defaults(run=run_eval_form)
+
+    matrix = commands.add_parser(
+        "eval-matrix",
+        help="the counting and form evals on every CPU arithmetic whose poses the cache holds",
+    )
+    matrix.add_argument("--truth", type=Path, default=DEFAULT_TRUTH, help="counting truth TSV")
+    matrix.add_argument("--labels", type=Path, default=DEFAULT_FORM_LABELS, help="form labels TSV")
+    matrix.add_argument(
+        "--cache-dir", type=Path, default=None, help=f"the pose cache (default {default_dir()})"
+    )
+    matrix.set_defaults(run=run_eval_matrix)
+
+
+def cache_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help=f"run the pose model on every frame even when the pose cache ({default_dir()}) "
+        "holds this clip's poses for this model, runtime and CPU",
+    )
+
+
+def pose_cache(args: argparse.Namespace) -> PoseCache | None:
+    return None if args.no_cache else PoseCache()
 
 
 def format_rep(number: int, rep: Rep) -> str:
@@ -92,7 +121,9 @@ def print_result(result: CountResult) -> None:
 
 
 def run_count(args: argparse.Namespace) -> int:
-    result = count_video(args.video, pipeline_from_args(args), ExerciseRules(), args.exercise)
+    result = count_video(
+        args.video, pipeline_from_args(args), ExerciseRules(), args.exercise, cache=pose_cache(args)
+    )
     if args.json:
         print(jsonout.dumps(result.to_json()))
     else:
@@ -113,6 +144,7 @@ def format_score(score: ClipScore) -> str:
 def run_eval(args: argparse.Namespace) -> int:
     runs = augment.parse_runs(args.augment) if args.augment else [None]
     rules = ExerciseRules()
+    cache = pose_cache(args)
     results: dict[str | None, tuple[list[ClipScore], EvalSummary]] = {}
     for precision in args.precision:
         pipeline = pipeline_from_args(args, precision=precision)
@@ -122,7 +154,6 @@ def run_eval(args: argparse.Namespace) -> int:
             f"({backend.model.file}, {backend.runtime}, {backend.threads} threads)"
         )
         for run in runs:
-            transform = None if run is None else augment.parse(run)
             if run is not None:
                 print(f"== augment: {run}")
             print(
@@ -132,8 +163,8 @@ def run_eval(args: argparse.Namespace) -> int:
             label = run if len(args.precision) == 1 else f"{precision}/{run or 'none'}"
             results[label] = evaluate(
                 args.truth,
-                lambda path, transform=transform, pipeline=pipeline: count_video(
-                    path, pipeline, rules, "auto", transform
+                lambda path, run=run, pipeline=pipeline: count_video(
+                    path, pipeline, rules, "auto", run, cache
                 ),
                 progress=lambda score: print(format_score(score), flush=True),
             )
@@ -163,10 +194,11 @@ def format_form_clip(clip: FormClip) -> str:
 def run_eval_form(args: argparse.Namespace) -> int:
     pipeline = pipeline_from_args(args)
     rules = ExerciseRules()
+    cache = pose_cache(args)
     print(f"{'clip':18s} {'label':7s} {'view':6s} {'fault':15s} {'reps':>4s}  cues of each rep")
     _, summary = evaluate_form(
         args.labels,
-        lambda path, exercise: count_video(path, pipeline, rules, exercise),
+        lambda path, exercise: count_video(path, pipeline, rules, exercise, cache=cache),
         progress=lambda clip: print(format_form_clip(clip), flush=True),
     )
     for line in summary.lines():
@@ -206,3 +238,23 @@ def _change(before: ClipScore | None, after: ClipScore) -> str:
     was = "" if before is None else f"{before.counted}->"
     recognised = "" if after.recognised_ok else f" as {after.recognised or 'none'}"
     return f"{name} {was}{after.counted}{recognised} (err {after.error})"
+
+
+def run_eval_matrix(args: argparse.Namespace) -> int:
+    columns = find_columns(args.cache_dir or default_dir())
+    if not columns:
+        print(
+            "the pose cache holds no poses of these clips for the current pose code: run "
+            "`repcounter eval --precision int8,float16` and `repcounter eval-form` (and "
+            "`make eval-arm64` for a Pi's arithmetic) first."
+        )
+        return 1
+    rules = ExerciseRules()
+    results = [matrix.run_column(c, args.truth, args.labels, rules) for c in columns]
+    for line in matrix.format_matrix(results):
+        print(line)
+    print()
+    print("keypoint movement between arithmetics:")
+    for line in matrix.keypoint_movement(columns):
+        print(line)
+    return 0

@@ -130,6 +130,7 @@ class ExerciseCounter(ABC):
 
     def judge(self, excursion: Excursion) -> Rep | None:
         rules = self.rules
+        excursion = in_one_unit(excursion)
         if excursion.chained:
             if excursion.rom_down < rules.return_fraction * excursion.rom_up:
                 return None
@@ -161,6 +162,40 @@ class ExerciseCounter(ABC):
             cues=tuple(self.cues(excursion, depth, view)),
             variant=self.variant(excursion),
         )
+
+
+def in_one_unit(excursion: Excursion) -> Excursion:
+    """The excursion with every height in the body unit of its last frame.
+
+    Heights are measured live in the body unit known at each frame. Where the person has just
+    appeared (a video's start, after a gap) that unit rests on a few frames, some taken before
+    the crop found the body, and it settles during the first rep: on correct20.mp4 the arm
+    length read 112 px at the first frame and 84 px a second later with one CPU's int8
+    arithmetic (91 and 85 px with float16), so the top of the rep read 25% lower than its end
+    and the rep looked cut by the video's start. A person's arms and legs do not change length
+    within a rep: one unit, the one that has seen the most frames, makes its heights
+    comparable."""
+    unit = excursion.peak.data.unit if excursion.peak.data is not None else None
+    if not unit:
+        return excursion
+
+    def rescaled(sample: Sample) -> Sample:
+        if sample.data is None:
+            return sample
+        return Sample(sample.t, sample.h * sample.data.unit / unit, sample.data)
+
+    samples = [rescaled(s) for s in excursion.samples]
+    by_time = {s.t: s for s in samples}
+    first = excursion.samples[0].data if excursion.samples else None
+    top = excursion.top * (first.unit / unit if first is not None else 1.0)
+    return Excursion(
+        top=top,
+        bottom=by_time.get(excursion.bottom.t, rescaled(excursion.bottom)),
+        peak=by_time.get(excursion.peak.t, rescaled(excursion.peak)),
+        t_start=excursion.t_start,
+        samples=samples,
+        chained=excursion.chained,
+    )
 
 
 def anchor_spread(excursion: Excursion) -> float:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from device.capture.frame import Frame
 from device.capture.video_file import iter_video
+from device.exercise import augment
 from device.exercise.rules import ExerciseRules
 from device.exercise.tracker import ExerciseTracker
 from device.exercise.types import Cue, Rep
+from device.pose.cache import PoseCache
 from device.pose.keypoints import Pose
 from device.pose.pipeline import PosePipeline
 
@@ -75,17 +77,37 @@ def count_poses(
     return result
 
 
+def video_poses(
+    path: Path,
+    pipeline: PosePipeline,
+    augment_spec: str | None = None,
+    cache: PoseCache | None = None,
+) -> Iterable[Pose]:
+    """The poses of every frame of the video, as `augment_spec` alters it (augment.py): frame
+    transforms before the pipeline, pose transforms (jitter) after it. With a cache, the
+    pipeline's poses are read from it when this clip, model, runtime and CPU arithmetic were run
+    before (device/pose/cache.py)."""
+    frame_spec, pose_transform = augment.split(augment_spec)
+
+    def compute() -> Iterator[Pose]:
+        pipeline.reset()
+        frames: Iterable[Frame] = iter_video(path)
+        if frame_spec != "none":
+            frames = augment.parse(frame_spec)(frames)
+        return (pipeline.process(frame) for frame in frames)
+
+    poses = compute() if cache is None else cache.poses(path, pipeline, frame_spec, compute)
+    return poses if pose_transform is None else pose_transform(poses, path.name)
+
+
 def count_video(
     path: Path,
     pipeline: PosePipeline,
     rules: ExerciseRules | None = None,
     mode: str = "auto",
-    transform: Callable[[Iterable[Frame]], Iterator[Frame]] | None = None,
+    augment_spec: str | None = None,
+    cache: PoseCache | None = None,
 ) -> CountResult:
-    """Run the pose pipeline over every frame of the video and count. `transform` alters the
-    frames on their way in (see augment.py)."""
-    pipeline.reset()
-    frames: Iterable[Frame] = iter_video(path)
-    if transform is not None:
-        frames = transform(frames)
-    return count_poses((pipeline.process(frame) for frame in frames), rules, mode)
+    """Run the pose pipeline over every frame of the video (or read its poses from the cache)
+    and count."""
+    return count_poses(video_poses(path, pipeline, augment_spec, cache), rules, mode)
