@@ -35,6 +35,8 @@ def truth_rows(shared_data) -> dict[str, np.ndarray]:
 # that plus the spread measured across those arithmetics (5.9 px, rounded up), so no CPU's
 # arithmetic decides the test, while a real fault (a wrong crop, swapped axes) is 50 px or more.
 INT8_EXTRA_PX = 6
+
+
 @pytest.mark.parametrize(
     ("model", "precision"),
     [("lightning", "float16"), ("lightning", "int8"), ("thunder", "float16")],
