@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,3 +26,14 @@ def shared_data() -> Path:
             f"{SHARED_DATA} is absent: the real-data tests need ../shared/data beside the repo"
         )
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pose_cache_home(tmp_path_factory) -> Iterator[Path]:
+    """The pose cache (device/pose/cache.py) of this test run: a fresh folder, never the user's
+    ~/.cache, shared by the tests so that the eval's poses are computed once per run."""
+    home = tmp_path_factory.mktemp("xdg-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(home))
+        yield home
+

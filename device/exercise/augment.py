@@ -161,18 +161,18 @@ def jpeg_blur(quality: int = 30, sigma_at_360: float = 1.0) -> Transform:
 @dataclass(frozen=True)
 class JitterModel:
     """How keypoints move between CPU arithmetics (measured by `repcounter eval-matrix`): per
-    score band, the spread of a coordinate's difference as a share of the body's height, its
+    score band, the spread of a coordinate's difference as a share of the body's extent, its
     correlation from one frame to the next (the crop and the smoothing carry a difference on),
     and the spread of the score's difference."""
 
-    bands: tuple[tuple[float, float], ...]  # (lowest score, spread / body height), high first
+    bands: tuple[tuple[float, float], ...]  # (lowest score, spread / body extent), high first
     frame_correlation: float
     score_spread: float
 
 
 def jitter(model: JitterModel, seed: int = SEED) -> PoseTransform:
     """Every keypoint moved by seeded noise as the arithmetics move it (a red-noise process per
-    coordinate, scaled per score band by the body's height); scores moved too, kept in [0, 1].
+    coordinate, scaled per score band by the body's extent); scores moved too, kept in [0, 1].
     The seed mixes in the clip's name, so each clip gets its own, repeatable noise."""
 
     def transform(poses: Iterable[Pose], clip: str) -> Iterator[Pose]:
@@ -182,14 +182,22 @@ def jitter(model: JitterModel, seed: int = SEED) -> PoseTransform:
         for pose in poses:
             drift = rho * drift + math.sqrt(1 - rho * rho) * rng.standard_normal((17, 3))
             points = pose.keypoints.copy()
-            seen = points[points[:, 2] >= 0.3, 1]
-            height = float(seen.max() - seen.min()) if len(seen) >= 2 else 0.0
+            extent = body_extent(points) or 0.0
             spread = np.array([_band_spread(model, s) for s in points[:, 2]])
-            points[:, :2] += drift[:, :2] * (spread * height)[:, None]
+            points[:, :2] += drift[:, :2] * (spread * extent)[:, None]
             points[:, 2] = np.clip(points[:, 2] + drift[:, 2] * model.score_spread, 0.0, 1.0)
             yield Pose(points, pose.score, pose.t, pose.image_size)
 
     return transform
+
+
+def body_extent(keypoints: np.ndarray, min_score: float = 0.3) -> float | None:
+    """The larger side of the box around the keypoints seen (score >= min_score), in pixels:
+    the size MoveNet's crop follows, so the size its keypoint errors scale with."""
+    seen = keypoints[keypoints[:, 2] >= min_score, :2]
+    if len(seen) < 2:
+        return None
+    return float(np.ptp(seen, axis=0).max()) or None
 
 
 def _band_spread(model: JitterModel, score: float) -> float:
@@ -213,11 +221,18 @@ TRANSFORMS: dict[str, Transform] = {
 }
 
 
-# Measured between this machine's CPUs and a Pi's (README, "Counting on every CPU"); TBD.
+# Measured by `repcounter eval-matrix` between int8 poses of the clips on an x86-64 (AVX-512 VNNI)
+# with OpenCV 5.1 and 5.0, and on a Pi 4's and a Pi 5's cores under qemu (README, "Counting on
+# every CPU"): per score band, the larger of the difference's spread and its median / 0.674 (a
+# normal's median absolute value), as a share of the body's extent; frame-to-frame correlation
+# 0.08-0.15; score difference spread 0.16-0.17. float16 moves far less (README): this is int8's.
 ARITHMETICS = JitterModel(
-    bands=((0.5, 0.0), (0.3, 0.0), (0.0, 0.0)), frame_correlation=0.9, score_spread=0.0
+    bands=((0.5, 0.012), (0.3, 0.015), (0.0, 0.021)), frame_correlation=0.15, score_spread=0.17
 )
-POSE_TRANSFORMS: dict[str, PoseTransform] = {"jitter": jitter(ARITHMETICS)}
+# jitter, jitter2 ... jitter5: the same model with other seeds, for a spread of outcomes.
+POSE_TRANSFORMS: dict[str, PoseTransform] = {
+    f"jitter{n if n > 1 else ''}": jitter(ARITHMETICS, SEED + n - 1) for n in range(1, 6)
+}
 
 
 def split(spec: str | None) -> tuple[str, PoseTransform | None]:

@@ -4,6 +4,8 @@ clips) and `repcounter eval-form` (cues of all labelled form clips)."""
 from __future__ import annotations
 
 import argparse
+import fnmatch
+from collections.abc import Callable
 from pathlib import Path
 
 from device import jsonout
@@ -57,6 +59,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     model_options(ev, several_precisions=True)
     cache_option(ev)
+    only_option(ev)
     ev.set_defaults(run=run_eval)
 
     form = commands.add_parser(
@@ -72,6 +75,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     model_options(form)
     cache_option(form)
+    only_option(form)
     form.set_defaults(run=run_eval_form)
 
     matrix = commands.add_parser(
@@ -83,6 +87,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     matrix.add_argument(
         "--cache-dir", type=Path, default=None, help=f"the pose cache (default {default_dir()})"
     )
+    matrix.add_argument(
+        "--common",
+        action="store_true",
+        help="count every column on the clips all columns hold (by default each column counts "
+        "the clips it holds: a Pi's emulated columns may hold only some)",
+    )
     matrix.set_defaults(run=run_eval_matrix)
 
 
@@ -93,6 +103,23 @@ def cache_option(parser: argparse.ArgumentParser) -> None:
         help=f"run the pose model on every frame even when the pose cache ({default_dir()}) "
         "holds this clip's poses for this model, runtime and CPU",
     )
+
+
+def only_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--only",
+        metavar="GLOB[,GLOB...]",
+        default=None,
+        help="count only the clips whose file name matches one of these patterns",
+    )
+
+
+def selected(args: argparse.Namespace) -> Callable[[str], bool] | None:
+    """--only as a test on a clip's file name."""
+    if not args.only:
+        return None
+    patterns = [p.strip() for p in args.only.split(",") if p.strip()]
+    return lambda name: any(fnmatch.fnmatch(name, p) for p in patterns)
 
 
 def pose_cache(args: argparse.Namespace) -> PoseCache | None:
@@ -167,6 +194,7 @@ def run_eval(args: argparse.Namespace) -> int:
                     path, pipeline, rules, "auto", run, cache
                 ),
                 progress=lambda score: print(format_score(score), flush=True),
+                only=selected(args),
             )
             print(results[label][1].line(), flush=True)
     if len(results) > 1:
@@ -200,6 +228,7 @@ def run_eval_form(args: argparse.Namespace) -> int:
         args.labels,
         lambda path, exercise: count_video(path, pipeline, rules, exercise, cache=cache),
         progress=lambda clip: print(format_form_clip(clip), flush=True),
+        only=selected(args),
     )
     for line in summary.lines():
         print(line)
@@ -250,7 +279,8 @@ def run_eval_matrix(args: argparse.Namespace) -> int:
         )
         return 1
     rules = ExerciseRules()
-    results = [matrix.run_column(c, args.truth, args.labels, rules) for c in columns]
+    only = matrix.common_clips(columns) if args.common else None
+    results = [matrix.run_column(c, args.truth, args.labels, rules, only) for c in columns]
     for line in matrix.format_matrix(results):
         print(line)
     print()

@@ -126,9 +126,13 @@ def evaluate(
     truth_path: Path,
     count: Callable[[Path], CountResult],
     progress: Callable[[ClipScore], None] | None = None,
+    only: Callable[[str], bool] | None = None,
 ) -> tuple[list[ClipScore], EvalSummary]:
-    """Count each listed clip (files relative to the truth table's folder) and score it."""
-    rows = load_truth(truth_path)
+    """Count each listed clip (files relative to the truth table's folder; those `only`
+    accepts) and score it."""
+    rows = [r for r in load_truth(truth_path) if only is None or only(r.file)]
+    if not rows:
+        raise SourceError(f"no clip of {truth_path} is selected.")
     missing = [r.file for r in rows if not (truth_path.parent / r.file).is_file()]
     if missing:
         raise SourceError(f"clips listed in {truth_path} are missing: {', '.join(missing)}.")

@@ -163,9 +163,11 @@ def evaluate_form(
     labels_path: Path,
     count: Callable[[Path, str], CountResult],
     progress: Callable[[FormClip], None] | None = None,
+    only: Callable[[str], bool] | None = None,
 ) -> tuple[list[FormClip], FormSummary]:
-    """Count each labelled clip (files beside the table) with its exercise pinned, and score."""
-    rows = load_labels(labels_path)
+    """Count each labelled clip (files beside the table; those `only` accepts) with its exercise
+    pinned, and score."""
+    rows = [r for r in load_labels(labels_path) if only is None or only(r.file)]
     missing = [r.file for r in rows if not (labels_path.parent / r.file).is_file()]
     if missing:
         raise SourceError(f"clips listed in {labels_path} are missing: {', '.join(missing)}.")

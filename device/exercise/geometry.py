@@ -62,6 +62,18 @@ class Joints:
                 return points  # type: ignore[return-value]
         return None
 
+    def points(self, *joints: str) -> list[Point] | None:
+        """Several joints measured together (a height from the hips to the ankles): all on one
+        side, the preferred first; in a front view the midpoints of both sides where both sides
+        show them all. Never one joint from each side: the far side is farther from the camera
+        and partly guessed, and a keypoint score near the threshold would swap sides from frame
+        to frame, making the height jump by the sides' difference."""
+        if self.average:
+            left, right = ([self.get(f"{side}_{j}") for j in joints] for side in SIDES)
+            if all(p is not None for p in left + right):
+                return [(a + b) / 2 for a, b in zip(left, right, strict=True)]  # type: ignore[operator]
+        return self.chain(joints)
+
     def midpoint(self, joint: str) -> Point | None:
         """Midpoint of the left and right joint, or the one that is visible."""
         left, right = self.get(f"left_{joint}"), self.get(f"right_{joint}")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from device.exercise.augment import body_extent
 from device.exercise.counting import CountResult, count_poses
 from device.exercise.evaluation import EvalSummary, evaluate
 from device.exercise.form_eval import FormSummary, evaluate_form
@@ -31,13 +32,14 @@ class Column:
     arithmetic: str  # Arithmetic.key
     cpu: str  # Arithmetic.describe()
     runtime: str
+    opencv: str
     precision: str
     model_file: str
     clips: dict[str, Path] = field(default_factory=dict)  # file name -> its .npz
 
     @property
     def name(self) -> str:
-        return f"{self.cpu} {self.precision} ({self.runtime})"
+        return f"{self.cpu}, OpenCV {self.opencv}: {self.precision} ({self.runtime})"
 
     def count(self, rules: ExerciseRules) -> Callable[[Path, str], CountResult]:
         """A count function for evaluate/evaluate_form that reads this column's poses."""
@@ -60,16 +62,23 @@ def find_columns(root: Path) -> list[Column]:
             continue
         if entry.code != code or entry.variant != "none" or not meta.with_suffix(".npz").is_file():
             continue
-        key = (entry.arithmetic, entry.runtime, entry.model_file)
+        key = (entry.arithmetic, entry.runtime, entry.opencv, entry.model_file)
         column = columns.get(key) or Column(
-            entry.arithmetic, entry.cpu, entry.runtime, entry.precision, entry.model_file
+            entry.arithmetic,
+            entry.cpu,
+            entry.runtime,
+            entry.opencv,
+            entry.precision,
+            entry.model_file,
         )
         columns[key] = column
         column.clips[entry.clip] = meta.with_suffix(".npz")
-    return sorted(columns.values(), key=lambda c: (c.precision, c.arithmetic, c.runtime))
+    return sorted(columns.values(), key=lambda c: (c.precision, c.arithmetic, c.opencv, c.runtime))
 
 
 def _listed(table: Path, column_name: str) -> list[str]:
+    if not table.is_file():
+        return []
     lines = table.read_text().splitlines()
     index = lines[0].split("\t").index(column_name)
     return [line.split("\t")[index] for line in lines[1:] if line.strip()]
@@ -78,23 +87,39 @@ def _listed(table: Path, column_name: str) -> list[str]:
 @dataclass
 class ColumnResult:
     column: Column
-    counting: EvalSummary | None  # None when the column lacks some of the clips
+    counting: EvalSummary | None  # None when the column holds none of the clips
     form: FormSummary | None
     wrong: list[str]  # clips counted wrong or recognised wrong
 
 
-def run_column(column: Column, truth: Path, labels: Path, rules: ExerciseRules) -> ColumnResult:
+def run_column(
+    column: Column,
+    truth: Path,
+    labels: Path,
+    rules: ExerciseRules,
+    only: set[str] | None = None,
+) -> ColumnResult:
+    """The evals on the column's clips of the truth table and the labels (those in `only`)."""
     counting, form, wrong = None, None, []
-    if truth.is_file() and set(_listed(truth, "file")) <= column.clips.keys():
-        scores, counting = evaluate(truth, lambda path: column.count(rules)(path))
+
+    def held(name: str) -> bool:
+        return name in column.clips and (only is None or name in only)
+
+    if any(held(name) for name in _listed(truth, "file")):
+        scores, counting = evaluate(truth, column.count(rules), only=held)
         wrong = [
             f"{s.truth.file.rsplit('.', 1)[0]} {s.counted} (truth {s.truth.reps})"
             for s in scores
             if s.error or not s.recognised_ok
         ]
-    if labels.is_file() and set(_listed(labels, "file")) <= column.clips.keys():
-        _, form = evaluate_form(labels, column.count(rules))
+    if any(held(name) for name in _listed(labels, "file")):
+        _, form = evaluate_form(labels, column.count(rules), only=held)
     return ColumnResult(column, counting, form, wrong)
+
+
+def common_clips(columns: list[Column]) -> set[str]:
+    """The clips every column holds (to compare columns on the same clips)."""
+    return set.intersection(*(set(c.clips) for c in columns)) if columns else set()
 
 
 def format_matrix(results: list[ColumnResult]) -> list[str]:
@@ -111,6 +136,7 @@ def format_matrix(results: list[ColumnResult]) -> list[str]:
     def counting(fmt: Callable[[EvalSummary], str]) -> Callable[[ColumnResult], str]:
         return lambda r: fmt(r.counting) if r.counting else "-"
 
+    row("clips: counted", counting(lambda s: str(s.clips)))
     row("clips: exact", counting(lambda s: f"{s.exact_rate:.1%}"))
     row("clips: off by <= 1", counting(lambda s: f"{s.off_by_one_rate:.1%}"))
     row("clips: MAE", counting(lambda s: f"{s.mae:.3f}"))
@@ -141,16 +167,17 @@ def format_matrix(results: list[ColumnResult]) -> list[str]:
 def keypoint_movement(columns: list[Column]) -> list[str]:
     """How far keypoints move between arithmetics: per pair of columns of one precision, over
     the clips both hold with the same frames, the median and 99th percentile of the distance in
-    pixels and in body heights, per score band; with the frame-to-frame correlation of the
-    difference and the spread of the score difference (what the `jitter` augment imitates)."""
+    pixels and in body extents (augment.body_extent), per score band; with the frame-to-frame
+    correlation of the difference and the spread of the score difference (what the `jitter`
+    augment imitates)."""
     lines = []
     for a, b in itertools.combinations(columns, 2):
-        if a.precision != b.precision or (a.arithmetic == b.arithmetic and a.runtime == b.runtime):
+        if a.precision != b.precision:
             continue
         stats = _movement(a, b)
         if stats is None:
             continue
-        lines.append(f"{a.precision}: {a.cpu} vs {b.cpu} ({b.runtime})")
+        lines.append(f"{a.precision}: {a.name} vs {b.name}")
         lines.extend("  " + line for line in stats)
     return lines
 
@@ -165,9 +192,8 @@ def _movement(a: Column, b: Column) -> list[str] | None:
         kb = np.array([p.keypoints for p in pb])
         d = ka[..., :2] - kb[..., :2]
         dist.append(np.hypot(d[..., 0], d[..., 1]).ravel())
-        seen = np.where(ka[..., 2:3] >= 0.3, ka[..., 1:2], np.nan)
-        height = np.nanmax(seen, axis=1) - np.nanmin(seen, axis=1)  # (frames, 1)
-        rel.append((np.abs(d) / np.where(height > 0, height, np.nan)[..., None]).reshape(-1, 2))
+        extent = np.array([body_extent(p.keypoints) or np.nan for p in pa])[:, None, None]
+        rel.append((np.abs(d) / extent).reshape(-1, 2))
         low.append(np.minimum(ka[..., 2], kb[..., 2]).ravel())
         diffs.append(d)
         score_diffs.append((ka[..., 2] - kb[..., 2]).ravel())
@@ -183,9 +209,11 @@ def _movement(a: Column, b: Column) -> list[str] | None:
         lines.append(
             f"score {lo:.1f}-{min(hi, 1.0):.1f}: {pick.sum():7d} keypoints  distance median "
             f"{np.median(px):6.2f} px  p99 {np.percentile(px, 99):6.2f} px  coordinate spread "
-            f"{np.nanstd(body):.4f} of body height (median {np.nanmedian(body):.4f})"
+            f"{np.nanstd(body):.4f} of body extent (median {np.nanmedian(body):.4f})"
         )
-    lag = [np.corrcoef(d[1:].ravel(), d[:-1].ravel())[0, 1] for d in diffs if len(d) > 2]
+    lag = [
+        np.corrcoef(d[1:].ravel(), d[:-1].ravel())[0, 1] for d in diffs if len(d) > 2 and d.any()
+    ]
     lines.append(
         f"frame-to-frame correlation of the difference {np.nanmedian(lag):.2f}; "
         f"score difference spread {np.std(np.concatenate(score_diffs)):.3f}"

@@ -63,9 +63,10 @@ class PushupCounter(ExerciseCounter):
     def measure(self, joints: Joints, scale: BodyScale, view: str | None) -> PushupMeasure | None:
         arm = scale.total("upper_arm", "forearm")
         forearm = scale.length("forearm")
-        shoulder, wrist = joints.pick("shoulder"), joints.pick("wrist")
-        if not arm or not forearm or shoulder is None or wrist is None:
+        measured = joints.points("shoulder", "wrist")
+        if not arm or not forearm or measured is None:
             return None
+        shoulder, wrist = measured
         ankle, knee = joints.pick("ankle"), joints.pick("knee")
         arm_chain = joints.chain(("shoulder", "elbow", "wrist"))
         body = joints.chain(("shoulder", "hip", "ankle"))

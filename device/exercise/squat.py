@@ -39,9 +39,10 @@ class SquatCounter(ExerciseCounter):
 
     def measure(self, joints: Joints, scale: BodyScale, view: str | None) -> SquatMeasure | None:
         leg = scale.total("thigh", "shin")
-        hip, knee, ankle = joints.pick("hip"), joints.pick("knee"), joints.pick("ankle")
-        if not leg or hip is None or knee is None or ankle is None:
+        measured = joints.points("hip", "knee", "ankle")
+        if not leg or measured is None:
             return None
+        hip, knee, ankle = measured
         shoulder = joints.pick("shoulder")
         chain = joints.chain(("hip", "knee", "ankle"))
         return SquatMeasure(

@@ -49,12 +49,17 @@ class Arithmetic:
 
     @property
     def short_id(self) -> str:
-        """A folder name: machine, then a hash of the key."""
-        return f"{self.machine}-{hashlib.sha256(self.key.encode()).hexdigest()[:10]}"
+        return short_id(self.key)
 
     def describe(self) -> str:
         shown = [f for f in self.features if f not in ("sse4_1", "avx", "f16c", "fma")]
         return f"{self.machine} {self.cpu} [{' '.join(shown) or 'baseline'}]"
+
+
+def short_id(key: str) -> str:
+    """A folder name for an arithmetic's key: the machine, then a hash of the key."""
+    machine = key.split(":", 1)[0]
+    return f"{machine}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
 def _cpuinfo(path: Path) -> list[str]:

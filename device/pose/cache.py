@@ -2,10 +2,12 @@
 
 An entry holds every pose the pipeline produced for one clip, and is keyed by everything that
 decides those poses: the clip's bytes, the model file's pin, the runtime and its version, the
-CPU arithmetic (arithmetic.py), the frame transform of an augmented eval, and the source of the
-pose stage itself (so a change to cropping or smoothing never reads stale poses). Entries live in
-one folder per arithmetic, so poses computed on other CPUs (an arm64 root file system under
-qemu, `make eval-arm64`) sit beside this machine's, and the eval can count them all.
+CPU arithmetic (arithmetic.py), OpenCV's version (its crop resampling changes in the last grey
+level between releases, which moves int8 keypoints by pixels), the frame transform of an
+augmented eval, and the source of the pose stage itself (so a change to cropping or smoothing
+never reads stale poses). Entries live in one folder per arithmetic, so poses computed on other
+CPUs (an arm64 root file system under qemu, `make eval-arm64`) sit beside this machine's, and
+the eval can count them all.
 
 The default folder is $XDG_CACHE_HOME/repcounter/poses (~/.cache/repcounter/poses). Only CPU
 runs are cached: an Edge TPU's poses depend on the device and its runtime, not on this CPU.
@@ -13,6 +15,7 @@ runs are cached: an Edge TPU's poses depend on the device and its runtime, not o
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -23,13 +26,15 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from device.pose import arithmetic
 from device.pose.keypoints import Pose
 from device.pose.pipeline import PosePipeline
 
-# The modules whose code decides a clip's poses; their bytes are part of every key.
+# The modules whose code decides a clip's poses; their bytes are part of every key. The frame
+# transforms of an augmented eval (exercise/augment.py) count only for a transformed clip.
 POSE_STAGE_SOURCES = (
     "pose/movenet.py",
     "pose/smoothing.py",
@@ -37,8 +42,8 @@ POSE_STAGE_SOURCES = (
     "pose/keypoints.py",
     "capture/video_file.py",
     "capture/frame.py",
-    "exercise/augment.py",
 )
+FRAME_TRANSFORM_SOURCE = "exercise/augment.py"
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -48,9 +53,10 @@ def default_dir() -> Path:
 
 
 @cache
-def code_fingerprint() -> str:
+def code_fingerprint(variant: str = "none") -> str:
     digest = hashlib.sha256()
-    for name in POSE_STAGE_SOURCES:
+    sources = POSE_STAGE_SOURCES + ((FRAME_TRANSFORM_SOURCE,) if variant != "none" else ())
+    for name in sources:
         digest.update(name.encode() + b"\0" + (PACKAGE_ROOT / name).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -79,21 +85,40 @@ def runtime_version(runtime: str) -> str:
 
 @dataclass(frozen=True)
 class Entry:
-    """What one cache file says about itself (its .json beside the .npz)."""
+    """One clip's poses as one pipeline on one arithmetic gave them: the fields of KEY_FIELDS
+    decide them (and name the file); the rest describe them. Stored as .json beside the .npz."""
 
     clip: str  # file name
     clip_sha256: str
-    code: str  # the pose stage's code fingerprint
-    variant: str  # the frame transform ("none" for the clip as recorded)
+    model_pin: str  # the model file's sha256 or git blob id
     model_file: str
     precision: str
     runtime: str  # name and version
+    opencv: str  # OpenCV's version
     arithmetic: str  # Arithmetic.key
+    variant: str  # the frame transform ("none" for the clip as recorded)
+    smoothing: bool
+    cropping: bool
+    code: str  # code_fingerprint(variant)
     cpu: str  # Arithmetic.describe()
-    frames: int
+    frames: int = 0
+
+    KEY_FIELDS = (
+        "clip_sha256", "model_pin", "runtime", "opencv", "arithmetic", "variant", "smoothing",
+        "cropping", "code",
+    )  # fmt: skip
+
+    def file_name(self) -> str:
+        key = json.dumps({k: getattr(self, k) for k in self.KEY_FIELDS}, sort_keys=True)
+        digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+        return f"{Path(self.clip).stem}-{digest}.npz"
+
+    def folder(self) -> str:
+        """Entries are kept in one folder per arithmetic."""
+        return arithmetic.short_id(self.arithmetic)
 
     def to_json(self) -> dict:
-        return self.__dict__.copy()
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
 class PoseCache:
@@ -103,23 +128,27 @@ class PoseCache:
         self.root = root or default_dir()
         self.arithmetic = arithmetic.current()
 
-    def _key(self, clip: Path, pipeline: PosePipeline, variant: str) -> dict:
+    def entry_for(self, clip: Path, pipeline: PosePipeline, variant: str) -> Entry:
         backend = pipeline.backend
-        return {
-            "clip": file_sha256(clip),
-            "model": backend.model.sha256 or backend.model.git_blob,
-            "runtime": f"{backend.runtime} {runtime_version(backend.runtime)}",
-            "arithmetic": self.arithmetic.key,
-            "variant": variant,
-            "smoothing": pipeline.smoothing,
-            "cropping": pipeline.cropping,
-            "code": code_fingerprint(),
-        }
+        return Entry(
+            clip=clip.name,
+            clip_sha256=file_sha256(clip),
+            model_pin=backend.model.sha256 or backend.model.git_blob,
+            model_file=backend.model.file,
+            precision=backend.model.precision,
+            runtime=f"{backend.runtime} {runtime_version(backend.runtime)}",
+            opencv=cv2.__version__,
+            arithmetic=self.arithmetic.key,
+            variant=variant,
+            smoothing=pipeline.smoothing,
+            cropping=pipeline.cropping,
+            code=code_fingerprint(variant),
+            cpu=self.arithmetic.describe(),
+        )
 
     def path_for(self, clip: Path, pipeline: PosePipeline, variant: str) -> Path:
-        key = json.dumps(self._key(clip, pipeline, variant), sort_keys=True)
-        digest = hashlib.sha256(key.encode()).hexdigest()[:20]
-        return self.root / self.arithmetic.short_id / f"{clip.stem}-{digest}.npz"
+        entry = self.entry_for(clip, pipeline, variant)
+        return self.root / entry.folder() / entry.file_name()
 
     def poses(
         self,
@@ -131,27 +160,15 @@ class PoseCache:
         """The clip's poses from the cache, else from compute() (then stored)."""
         if pipeline.backend.accelerator != "cpu":
             return list(compute())
-        path = self.path_for(clip, pipeline, variant)
+        entry = self.entry_for(clip, pipeline, variant)
+        path = self.root / entry.folder() / entry.file_name()
         if path.is_file():
             try:
                 return load_poses(path)
             except (OSError, ValueError, KeyError):
                 path.unlink(missing_ok=True)  # a damaged entry is computed again
         poses = list(compute())
-        backend = pipeline.backend
-        entry = Entry(
-            clip=clip.name,
-            clip_sha256=file_sha256(clip),
-            code=code_fingerprint(),
-            variant=variant,
-            model_file=backend.model.file,
-            precision=backend.model.precision,
-            runtime=f"{backend.runtime} {runtime_version(backend.runtime)}",
-            arithmetic=self.arithmetic.key,
-            cpu=self.arithmetic.describe(),
-            frames=len(poses),
-        )
-        store_poses(path, poses, entry)
+        store_poses(path, poses, dataclasses.replace(entry, frames=len(poses)))
         return poses
 
 
