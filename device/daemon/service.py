@@ -147,6 +147,7 @@ class Daemon:
         self.workout = Workout(
             self.store, self.settings.workout.set_idle_s, self.settings.workout.session_gap_s
         )
+        self.training.keeper = self.store  # plan progress survives a restart
         person = self._active_person()
         self.training.set_person(Trainee.from_json(person) if person is not None else None)
         self.app = create_app(self, self.data_dir / "auth.json")
