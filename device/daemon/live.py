@@ -287,7 +287,7 @@ class LivePipeline:
             self._publish_state()
 
     def rest(self, action: str) -> None:
-        """"skip" the rest or make it "longer" (+30 s)."""
+        """ "skip" the rest or make it "longer" (+30 s)."""
         with self.lock:
             training = self.training
             if action == "skip":
@@ -313,9 +313,7 @@ class LivePipeline:
     def _training_rep(self, open_set: OpenSet) -> None:
         """Training hears the open set's count; a set at its target ends now."""
         now = self.training.clock()
-        self._publish_cues(
-            self.training.rep(open_set.id, open_set.exercise, open_set.count, now)
-        )
+        self._publish_cues(self.training.rep(open_set.id, open_set.exercise, open_set.count, now))
         if self.training.complete:  # the target is reached: the set is complete
             self._publish_set_end(self.workout.end_set(), open_set.last_t)
 

@@ -339,7 +339,7 @@ class Training:
                 sets_done=int(saved["sets_done"]),
                 last_at=None if last_at is None else float(last_at) + offset,
             )
-        except Exception as exc:  # noqa: BLE001 (an unreadable history: the plan starts over)
+        except Exception as exc:  # an unreadable history: the plan starts over
             log.warning("cannot read %s's plan progress: %s", person.name, exc)
             return None
 
@@ -358,19 +358,17 @@ class Training:
                     "last_at": None if progress.last_at is None else progress.last_at + offset,
                 },
             )
-        except Exception as exc:  # noqa: BLE001 (a full disk: the progress lives on in memory)
+        except Exception as exc:  # a full disk: the progress lives on in memory
             log.warning("cannot save the plan progress: %s", exc)
 
-    def _target_for(
-        self, exercise: str, now: float, started: float | None = None
-    ) -> int | None:
+    def _target_for(self, exercise: str, now: float, started: float | None = None) -> int | None:
         """The plan step's reps, else the person's target. For a set begun at `started`, the
         plan's only if that set is one of its sets (begun after the plan)."""
         progress = self._plan(now)
         step = progress.current if progress else None
-        if step is not None and step.exercise == exercise:
-            if started is None or started >= progress.since:
-                return step.reps
+        in_plan = started is None or (progress is not None and started >= progress.since)
+        if step is not None and step.exercise == exercise and in_plan:
+            return step.reps
         return self.person.targets.get(exercise) if self.person else None
 
     def _count_toward_plan(self, exercise: str, started: float, now: float) -> list[TrainingCue]:
