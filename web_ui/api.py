@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from device.daemon import config
+from device.daemon import config, mqtt_check
 from device.daemon.live import ControlRefused
 from device.daemon.people import DEFAULT_REST_S, PersonInvalid
 from device.daemon.store import CorrectionInvalid
@@ -347,6 +347,20 @@ def settings_put():
         return _invalid(exc)
     except OSError as exc:
         return _not_saved(exc)
+
+
+@bp.post("/mqtt/test")
+def mqtt_test():
+    """Try a broker once with the saved MQTT settings and any changes in the body (the form's
+    unsaved values): {"ok", "failure": dns, refused, timeout, unreachable, auth, ..., "message"}."""
+    body = json_body()
+    merged = config.merge(_daemon().settings.model_dump(mode="json"), {"mqtt": body})
+    merged["mqtt"]["enabled"] = True  # testing an address is asking to use it
+    try:
+        settings = config.validate(merged).mqtt
+    except config.SettingsInvalid as exc:
+        return _invalid(exc)
+    return mqtt_check.check(settings)
 
 
 @bp.post("/settings/restore-broken")

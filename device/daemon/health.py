@@ -112,3 +112,17 @@ def accelerator(required_verdict: Any, fallback: Any) -> list[Entry]:
     if fallback is not None and fallback.warn:
         warnings.append({"kind": "accelerator", "message": fallback.reason, "fix": fallback.fix})
     return warnings
+
+
+def mqtt(status: dict) -> list[Entry]:
+    """Home Assistant is on but the broker is not connected (the publisher's status; "off"
+    when MQTT is off, "connecting" for the first seconds)."""
+    state = status.get("state", "off")
+    if state in ("off", "connected", "connecting"):
+        return []
+    return [{
+        "kind": "mqtt",
+        "message": f"Home Assistant (MQTT) is not connected: the broker at {status['broker']} "
+        f"is {state}. Counting goes on; Home Assistant gets the news once it connects.",
+        "fix": "Check Settings → Home Assistant (MQTT): “Test connection” says what fails.",
+    }]  # fmt: skip
