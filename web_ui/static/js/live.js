@@ -41,6 +41,8 @@ const live = {
   dismissed: null, // the overlay the person closed ("show the count"), until it changes
   training: null, // the device's training state: target, rest, plan
   restEndsAt: null, // performance.now() when the rest ends, from the state's remaining_s
+  paused: false, // counting paused on the device
+  person: null, // who the reps count for
 };
 let prefs = loadPrefs();
 
@@ -68,12 +70,57 @@ function renderCount() {
   const exercise = live.set?.exercise ?? (ended ? live.lastSet.exercise : live.exercise);
   setText($("exercise"), exerciseName(exercise) ?? "Ready");
   renderTraining(reps);
+  box.classList.toggle("paused", live.paused);
+  if (live.paused) {
+    box.classList.remove("ended", "resting");
+    setText($("exercise"), "Paused");
+    setText($("rep-count-label"), "Not counting · tap Resume");
+  }
+  renderControls();
   // The cue slot: the last set's cues after it, how to start before the first rep.
   let idle = "Form cues appear here";
   if (ended) idle = live.lastSet.cues || "Last set";
   else if (!shown) idle = "Stand where the camera sees your whole body, then start: squats or push-ups are recognised by themselves.";
   setText($("cue-idle"), idle);
   $("cue-idle").classList.toggle("summary", ended);
+}
+
+/** Whose reps these are: the person's name and colour on the count box. */
+function renderPerson(person) {
+  live.person = person ?? null;
+  const tag = $("count-person");
+  tag.hidden = !person;
+  setText(tag, person ? person.name : "");
+  $("rep-count-box").style.setProperty("--person", person?.colour ?? "var(--line)");
+}
+
+/** The controls that make sense now: in a set -1/+1 and End set, in a rest Skip and +30 s;
+Pause (or Resume) always, once the device is live. */
+function renderControls() {
+  const resting = live.training?.phase === "rest" && !live.set;
+  const shown = {
+    "ctl-minus": Boolean(live.set) && !live.paused,
+    "ctl-plus": Boolean(live.set) && !live.paused,
+    "ctl-end": Boolean(live.set) && !live.paused,
+    "ctl-skip": resting && !live.paused,
+    "ctl-longer": resting && !live.paused,
+    "ctl-pause": live.loaded,
+  };
+  for (const [id, on] of Object.entries(shown)) $(id).hidden = !on;
+  $("ctl-minus").disabled = !live.set?.reps;
+  const pause = $("ctl-pause");
+  pause.setAttribute("aria-pressed", String(live.paused));
+  setText(pause, live.paused ? "Resume counting" : "Pause");
+  $("set-controls").dataset.mode = live.paused ? "paused" : live.set ? "set" : resting ? "rest" : "ready";
+}
+
+/** A control's request; a refusal (the set ended meanwhile) shows in the cue box. */
+async function control(path, body = {}) {
+  try {
+    await api(path, { method: "POST", body });
+  } catch (error) {
+    showCue({ code: "control", message: `Not done: ${error.message}` }, { speak: false });
+  }
 }
 
 const restLeft = () => Math.max(0, (live.restEndsAt - performance.now()) / 1000);
@@ -112,7 +159,7 @@ function renderTraining(reps) {
   } else if (training?.target != null && (live.set || !live.lastSet)) {
     const toGo = live.set ? Math.max(0, training.target - reps) : training.target;
     goal = toGo === 0 ? "Done ✓" : live.set ? `${toGo} to go · target ${training.target}` : `Target ${training.target}`;
-    if (plan && !plan.done && plan.exercise === (training.exercise ?? live.exercise)) {
+    if (plan && !plan.done && training.in_plan && plan.exercise === (training.exercise ?? live.exercise)) {
       setText($("exercise"), `${exerciseName(plan.exercise)} · set ${plan.set} of ${plan.sets}`);
     }
   } else if (planDone) {
@@ -247,13 +294,40 @@ const TRAINING_BEEPS = {
   get_ready: { frequency: 660, seconds: 0.2 },
   rest_over: { frequency: 990, seconds: 0.45 },
   target_done: { frequency: 1320, seconds: 0.25 },
+  counting_for: { frequency: 523, seconds: 0.3 }, // a chime before the name
 };
 
+// They belong to a set or a rest: gone when the next set starts.
+const TRAINING_CODES = new Set(["to_go", "target_done", "get_ready", "rest_over", "plan_done"]);
+const COUNTING_FOR_MS = 8000;
+let countingForTimer = null;
+
 function onTrainingCue(cue) {
-  showCue(cue, { speak: false });
+  if (cue.code === "counting_for") showCountingFor(cue);
+  // "3 to go" is the goal line under the count already: said, not shown twice.
+  else if (cue.code !== "to_go") showCue(cue, { speak: false });
   if (TRAINING_BEEPS[cue.code]) beep(prefs, TRAINING_BEEPS[cue.code]);
-  if (prefs.speak) sayNext(prefs, cue.message.replace(": ", ", "));
+  if (prefs.speak || (cue.code === "counting_for" && prefs.enabled)) sayNext(prefs, cue.message.replace(": ", ", "));
 }
+
+/** "Counting for Ana · Change" at the start of a session: the reps go to whoever was chosen. */
+function showCountingFor(cue) {
+  const box = $("counting-for");
+  setText($("counting-for-text"), cue.message);
+  box.style.setProperty("--person", live.person?.colour ?? "var(--accent)");
+  box.hidden = false;
+  clearTimeout(countingForTimer);
+  countingForTimer = setTimeout(() => (box.hidden = true), COUNTING_FOR_MS);
+}
+
+$("counting-for-change").addEventListener("click", () => {
+  $("counting-for").hidden = true;
+  const people = document.querySelector(".people");
+  people.scrollIntoView({ block: "nearest" });
+  people.classList.add("choose");
+  setTimeout(() => people.classList.remove("choose"), 4000);
+  (document.querySelector('.person-chip[aria-pressed="false"]') ?? document.querySelector(".person-chip"))?.focus();
+});
 
 /** A personal record at a set's end: a toast, and said after the count. */
 function onRecord(record) {
@@ -289,9 +363,10 @@ function onState(state) {
   // "3 to go" belongs to the set: gone with it (a clip or a set can end short of the target).
   if (!open && $("cue-banner").dataset.code === "to_go") hideCue();
   live.training = state.training ?? null;
+  live.paused = Boolean(state.paused);
   const rest = live.training?.rest;
   live.restEndsAt = rest ? performance.now() + rest.remaining_s * 1000 : null;
-  if ("person" in state) showActive(state.person); // in /api/state and a stream's first state
+  if ("person" in state) onPerson(state.person); // in /api/state and a stream's first state
   if (first && !open) findLastSet();
   // Which form checks this camera view allows, and how to get the rest.
   const hint = $("view-hint");
@@ -312,6 +387,7 @@ function onRep(rep) {
   if (live.set?.set_id !== rep.set.set_id) {
     live.setStart = rep.t_start;
     live.setStartFor = rep.set.set_id;
+    if (TRAINING_CODES.has($("cue-banner").dataset.code)) hideCue(); // the last set's "Done"
   }
   live.set = rep.set;
   live.lastSet = null;
@@ -322,6 +398,11 @@ function onRep(rep) {
   const cue = rep.cues?.[0];
   if (cue) showCue(cue, { speak: false });
   say(prefs, count, cue ? cueSpeech(cue) : null);
+}
+
+function onPerson(person) {
+  showActive(person);
+  renderPerson(person);
 }
 
 function onSet(event) {
@@ -500,7 +581,7 @@ function connect() {
   source = new EventSource("/api/events");
   lastMessage = Date.now();
   const handlers = {
-    state: onState, rep: onRep, set: onSet, health: onHealth, pose: onPose, person: showActive,
+    state: onState, rep: onRep, set: onSet, health: onHealth, pose: onPose, person: onPerson,
     cue: (cue) => (cue.training ? onTrainingCue(cue) : showCue(cue)), record: onRecord,
   };
   for (const [kind, handler] of Object.entries(handlers)) {
@@ -600,6 +681,15 @@ function togglePreview() {
 
 $("preview-toggle").addEventListener("click", togglePreview);
 preview.addEventListener("click", togglePreview);
+
+// --- controls for the moments the count is wrong -----------------------------------------
+
+$("ctl-minus").addEventListener("click", () => control("/api/live/adjust", { delta: -1 }));
+$("ctl-plus").addEventListener("click", () => control("/api/live/adjust", { delta: 1 }));
+$("ctl-end").addEventListener("click", () => control("/api/live/end-set"));
+$("ctl-skip").addEventListener("click", () => control("/api/live/rest", { action: "skip" }));
+$("ctl-longer").addEventListener("click", () => control("/api/live/rest", { action: "longer" }));
+$("ctl-pause").addEventListener("click", () => control("/api/live/pause", { paused: !live.paused }));
 
 // --- sound and keeping the screen on ------------------------------------------------------
 
