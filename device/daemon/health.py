@@ -1,5 +1,5 @@
-"""What /api/health warns about, each as {"kind", "message", "fix"}: what is wrong in words the
-owner understands, and what to do about it. The live page shows every entry (a banner, or a
+"""What /api/health warns about, each as {"kind", "message", "fix"} (and a "detail" where the
+cause adds something): what is wrong in words the owner understands, and what to do about it. The live page shows every entry (a banner, or a
 full-screen overlay for the camera). One function per kind; each returns [] when all is well.
 """
 
@@ -35,9 +35,15 @@ def camera(status: dict) -> list[Entry]:
     if found is None:
         return []
     message, fix = found
-    if status.get("error") and status["state"] != "ended":
-        message = f"{message} ({status['error']})"
-    return [{"kind": "camera", "message": message, "fix": fix}]
+    entry = {"kind": "camera", "message": message, "fix": fix}
+    error = status.get("error") or ""
+    # The capture error in detail, unless it only says the message again ("no camera found:
+    # connect the Pi camera..." beside "No camera found." and "Plug in the Pi camera...").
+    if error and status["state"] != "ended" and not error.lower().startswith(
+        message.rstrip(".").lower()
+    ):
+        entry["detail"] = error
+    return [entry]
 
 
 def safe_mode(settings: SafeMode | None, listen_fallback: str | None) -> list[Entry]:

@@ -361,6 +361,7 @@ function renderPeople() {
   box.replaceChildren(...chips);
   box.hidden = state.people.length < 2;
   for (const fmt of ["csv", "json"]) $(`export-${fmt}`).href = `/api/export?format=${fmt}${personParam()}`;
+  $("export-sets-csv").href = `/api/export?format=csv&rows=sets${personParam()}`;
 }
 
 async function choosePerson(id) {

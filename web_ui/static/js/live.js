@@ -102,8 +102,8 @@ function renderControls() {
     "ctl-minus": Boolean(live.set) && !live.paused,
     "ctl-plus": Boolean(live.set) && !live.paused,
     "ctl-end": Boolean(live.set) && !live.paused,
-    "ctl-skip": resting && !live.paused,
-    "ctl-longer": resting && !live.paused,
+    "ctl-skip": resting,
+    "ctl-longer": resting,
     "ctl-pause": live.loaded,
   };
   for (const [id, on] of Object.entries(shown)) $(id).hidden = !on;
@@ -464,7 +464,7 @@ function overlayWarning(health) {
   if (OVERLAY_CAMERA_STATES.has(health.camera?.state)) {
     const camera = warnings.find((w) => w.kind === "camera");
     const title = camera?.message ?? (health.camera.state === "ended" ? "The video has ended." : "No camera found.");
-    return { kind: `camera-${health.camera.state}`, title, message: "", fix: camera?.fix ?? "", link: true, dismiss: true };
+    return { kind: `camera-${health.camera.state}`, title, message: camera?.detail ?? "", fix: camera?.fix ?? "", link: true, dismiss: true };
   }
   return null;
 }
@@ -486,7 +486,8 @@ function renderBanners(warnings) {
       banner.dataset.kind = warning.kind;
       const message = document.createElement("strong");
       message.textContent = warning.message;
-      banner.append(message, document.createTextNode(warning.fix ?? ""));
+      const detail = warning.detail ? ` (${warning.detail}) ` : "";
+      banner.append(message, document.createTextNode(`${detail}${warning.fix ?? ""}`));
       return banner;
     }),
   );
