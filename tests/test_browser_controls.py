@@ -85,7 +85,8 @@ def test_the_no_camera_screen_says_it_once(phone) -> None:
     assert text.count("no camera found") == 1 and text.count("usb webcam") == 1, text
     lines = page.evaluate(
         """() => { const t = document.getElementById("overlay-title");
-        return Math.round(t.getBoundingClientRect().height / parseFloat(getComputedStyle(t).lineHeight)); }"""
+        const line = parseFloat(getComputedStyle(t).lineHeight);
+        return Math.round(t.getBoundingClientRect().height / line); }"""
     )
     assert lines <= 2, f"the headline takes {lines} lines"
     page.close()
@@ -143,8 +144,8 @@ def test_who_trains_targets_cues_and_controls_on_a_served_clip(phone, clip) -> N
     seen = page.evaluate("window.seen")
     done = [i for i, s in enumerate(seen) if s["cue"].startswith("Done")]
     assert done, seen
-    later = [s for s in seen[done[0]:] if not s["resting"] and s["count"] == "1"]
-    assert later and all("Done" not in s["cue"] for s in later), seen[done[0]:]
+    later = [s for s in seen[done[0] :] if not s["resting"] and s["count"] == "1"]
+    assert later and all("Done" not in s["cue"] for s in later), seen[done[0] :]
     assert not any("to go" in s["cue"] for s in seen), "'to go' is the goal line, not the cue"
     api(page, "PATCH", "/api/people/1", {"targets": {"squat": None}})
 
@@ -277,9 +278,7 @@ def test_the_person_dialog_fits_and_says_what_it_takes(phone) -> None:
     box = save.bounding_box()
     assert box is not None and box["y"] + box["height"] <= PHONE["height"], box
     page.locator(".plan-step select").first.select_option("pushup")
-    fits = page.eval_on_selector(
-        ".plan-step select", "(s) => s.scrollWidth <= s.clientWidth + 1"
-    )
+    fits = page.eval_on_selector(".plan-step select", "(s) => s.scrollWidth <= s.clientWidth + 1")
     assert fits, "the exercise's name is cut in its select"
     # A rest under 10 s is refused at its field, as its help says; 0 turns the countdown off.
     page.fill("#p-rest", "5")

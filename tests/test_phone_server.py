@@ -44,7 +44,8 @@ def test_no_camera_is_said_once() -> None:
     text = f"{same['message']} {same['fix']}".lower()
     assert text.count("no camera found") == 1 and text.count("usb webcam") == 1
     [other] = camera_warnings({"state": "missing", "error": "/dev/video2 does not exist"})
-    assert other["message"] == "No camera found." and other["detail"] == "/dev/video2 does not exist"
+    assert other["message"] == "No camera found."
+    assert other["detail"] == "/dev/video2 does not exist"
 
 
 @pytest.fixture

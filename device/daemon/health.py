@@ -1,6 +1,7 @@
 """What /api/health warns about, each as {"kind", "message", "fix"} (and a "detail" where the
-cause adds something): what is wrong in words the owner understands, and what to do about it. The live page shows every entry (a banner, or a
-full-screen overlay for the camera). One function per kind; each returns [] when all is well.
+cause adds something): what is wrong in words the owner understands, and what to do about it.
+The live page shows every entry (a banner, or a full-screen overlay for the camera). One
+function per kind; each returns [] when all is well.
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ def camera(status: dict) -> list[Entry]:
     error = status.get("error") or ""
     # The capture error in detail, unless it only says the message again ("no camera found:
     # connect the Pi camera..." beside "No camera found." and "Plug in the Pi camera...").
-    if error and status["state"] != "ended" and not error.lower().startswith(
-        message.rstrip(".").lower()
+    if (
+        error
+        and status["state"] != "ended"
+        and not error.lower().startswith(message.rstrip(".").lower())
     ):
         entry["detail"] = error
     return [entry]
