@@ -75,6 +75,15 @@ def in_a_new_set(page, seconds: float = 60) -> dict:
     )
 
 
+def playing(page, clip) -> None:  # noqa: F811
+    """The looping clip as the camera (when a test runs on its own), its picture on screen."""
+    source = api(page, "GET", "/api/settings")["settings"]["camera"]["source"]
+    if source != str(clip[0]):
+        play(page, clip[0])
+    sync_api.expect(page.locator("#health-camera")).to_have_text("Camera ok", timeout=30_000)
+    sync_api.expect(page.locator("#overlay")).to_be_hidden()
+
+
 def test_the_no_camera_screen_says_it_once(phone) -> None:
     page = phone.new_page()
     page.goto("/")
@@ -266,10 +275,11 @@ def test_mqtt_test_connection_and_its_state(phone, tmp_path) -> None:
         broker.kill()
 
 
-def test_the_person_dialog_fits_and_says_what_it_takes(phone) -> None:
+def test_the_person_dialog_fits_and_says_what_it_takes(phone, clip) -> None:  # noqa: F811
     page = phone.new_page()
     page.set_viewport_size(PHONE)
     page.goto("/")
+    playing(page, clip)
     page.click("#person-edit")
     page.click("#p-plan-add")
     page.click("#p-plan-add")
@@ -290,14 +300,17 @@ def test_the_person_dialog_fits_and_says_what_it_takes(phone) -> None:
 
 
 @pytest.mark.parametrize("size", [SMALL, PHONE], ids=["360x640", "390x844"])
-def test_small_screens_keep_the_stats_and_buttons_on_screen(browser, phone, daemon, size) -> None:  # noqa: F811
+def test_small_screens_keep_the_stats_and_buttons_on_screen(browser, phone, daemon, clip, size):  # noqa: F811
     context = browser.new_context(
         viewport=size, base_url=daemon.base, storage_state=phone.storage_state()
     )
     page = context.new_page()
     page.goto("/")
-    page.locator("#overlay-retry").click() if page.locator("#overlay-retry").is_visible() else None
-    for element in ("#set-timer", "#sound", "#preview-toggle"):
+    playing(page, clip)
+    sync_api.expect(page.locator("#ctl-pause")).to_be_visible()
+    name = f"live-{size['width']}x{size['height']}"
+    screenshot(page, name)
+    for element in ("#set-timer", "#sound", "#preview-toggle", "#ctl-pause"):
         box = page.locator(element).bounding_box()
         assert box and box["y"] + box["height"] <= size["height"], (element, box)
     # What the stats mean is on the page, not a guess.
@@ -305,6 +318,7 @@ def test_small_screens_keep_the_stats_and_buttons_on_screen(browser, phone, daem
     page.goto("/placement")
     start = page.locator("#placement-done, a:has-text('Start counting')").first
     box = start.bounding_box()
+    screenshot(page, f"placement-{size['width']}x{size['height']}")
     assert box and box["y"] + box["height"] <= size["height"], box
     context.close()
 
