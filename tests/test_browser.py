@@ -949,9 +949,13 @@ def test_live_screens_portrait_landscape_desktop(loop_phone) -> None:
 
     # The preview is optional: a tap hides it (and its stream), the button brings it back.
     page.set_viewport_size(PHONE)
+    page.wait_for_timeout(300)
+    before = page.locator("#rep-count-box").bounding_box()["height"]
     page.click("#preview")
     sync_api.expect(page.locator("#preview")).to_be_hidden()
-    assert page.get_attribute("#preview-img", "src") is None, "a hidden preview streams nothing"
+    assert page.get_attribute("#preview", "data-streaming") == "false", "hidden: no stream"
+    after = page.locator("#rep-count-box").bounding_box()["height"]
+    assert after >= before + 80, f"the count takes the camera's room: {before} -> {after} px"
     sync_api.expect(page.locator("#preview-toggle")).to_have_text("Show camera")
     page.click("#preview-toggle")
     sync_api.expect(page.locator("#preview")).to_be_visible()

@@ -204,6 +204,45 @@ def test_who_trains_targets_cues_and_controls_on_a_served_clip(phone, clip) -> N
     page.close()
 
 
+def test_the_skeleton_is_drawn_on_its_own_frame(phone, clip) -> None:  # noqa: F811
+    """Each picture is drawn with the pose of its own frame (or an older one, when the model
+    skipped that frame), never a newer one; and the lag this hides is measured: how long after
+    its pose each picture arrives (an <img> showed the newest pose over an older picture)."""
+    page = phone.new_page()
+    page.goto("/")
+    playing(page, clip)
+    sync_api.expect(page.locator("#preview.has-image")).to_be_visible()
+    samples, lags, ahead = [], [], []
+    for _ in range(60):
+        picture, skeleton, lag, frames = page.evaluate(
+            """() => [document.getElementById("preview-frame").dataset.frame,
+                      document.getElementById("skeleton").dataset.frame,
+                      document.getElementById("preview-frame").dataset.lagMs,
+                      document.getElementById("preview-frame").dataset.ahead]"""
+        )
+        if picture and skeleton:
+            samples.append((int(picture), int(skeleton)))
+        if lag:
+            lags.append(int(lag))
+        if frames:
+            ahead.append(int(frames))
+        page.wait_for_timeout(100)
+    assert len({p for p, _ in samples}) >= 10, "the picture moves on"
+    assert all(s <= p for p, s in samples), "a skeleton ahead of its picture"
+    same = sum(p == s for p, s in samples) / len(samples)
+    assert same >= 0.6, f"only {same:.0%} of the pictures have their own frame's pose"
+    lags.sort()
+    print(
+        f"\npose-to-picture lag (ms): p50 {lags[len(lags) // 2]}, p90 {lags[len(lags) * 9 // 10]}"
+    )
+    ahead.sort()
+    print(
+        f"newest pose ahead of the picture (frames): p50 {ahead[len(ahead) // 2]}, "
+        f"p90 {ahead[len(ahead) * 9 // 10]}, max {ahead[-1]}"
+    )
+    page.close()
+
+
 def test_the_per_set_csv_sums_to_the_history(phone) -> None:
     page = phone.new_page()
     page.goto("/history")

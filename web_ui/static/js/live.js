@@ -10,14 +10,28 @@ import { beep, countWord, loadPrefs, ready, savePrefs, say, sayNext, unlock } fr
 import { previewShown, setPreviewShown } from "./display.js";
 import { loadPeople, showActive } from "./people.js";
 import { recordSentence, showRecordToast } from "./records.js";
+import { FrameSync } from "./framesync.js";
 import { drawPose, overlayOptions } from "./skeleton.js";
 import { keepAwake } from "./wake.js";
 
 const $ = (id) => document.getElementById(id);
 const preview = $("preview");
-const image = $("preview-img");
+const frameCanvas = $("preview-frame");
 const canvas = $("skeleton");
 const overlay = overlayOptions(preview);
+// The picture and the skeleton of its own frame (web_ui/static/js/framesync.js).
+const sync = new FrameSync(
+  frameCanvas,
+  (pose) => {
+    drawPose(canvas, pose, overlay);
+    canvas.dataset.frame = pose ? String(pose.frame) : "";
+    frameCanvas.dataset.frame = String(sync.shown ?? "");
+  },
+  (width, height) => {
+    preview.classList.add("has-image");
+    preview.style.aspectRatio = `${width} / ${height}`;
+  },
+);
 const EXERCISES = { squat: "Squats", pushup: "Push-ups" };
 const CUE_SHOW_MS = 6000; // long enough to read from across the room between two reps
 const CUE_REPEAT_MS = 6000; // the same cue is not spoken again within this time
@@ -534,11 +548,11 @@ let drawPending = false;
 function onPose(pose) {
   live.pose = pose;
   live.poseT = pose.t;
+  sync.pose(pose); // drawn with its own picture, not before
   if (!drawPending) {
     drawPending = true;
     requestAnimationFrame(() => {
       drawPending = false;
-      drawPose(canvas, live.pose, overlay);
       renderTimer();
     });
   }
@@ -565,13 +579,27 @@ function startPreview() {
     window.addEventListener("load", startPreview, { once: true });
     return;
   }
-  if (source && previewShown()) image.src = `${image.dataset.src}?t=${Date.now()}`;
+  if (!source || !previewShown() || sync.running) return;
+  preview.dataset.streaming = "true";
+  sync
+    .start(`${frameCanvas.dataset.src}?t=${Date.now()}`)
+    .then((ended) => ended && retryPreview())
+    .catch(retryPreview);
+}
+
+/** The picture stopped (the device restarts, a network hiccup): try again shortly. */
+function retryPreview() {
+  sync.stop();
+  preview.classList.remove("has-image");
+  preview.dataset.streaming = "false";
+  if (source) setTimeout(startPreview, 2000);
 }
 
 function stopStreams() {
   source?.close();
   source = null;
-  image.removeAttribute("src");
+  sync.stop();
+  preview.dataset.streaming = "false";
   preview.classList.remove("has-image");
   clearTimeout(retryTimer);
 }
@@ -651,17 +679,7 @@ document.addEventListener("visibilitychange", () => {
   else connect();
 });
 window.addEventListener("online", () => connect());
-image.addEventListener("load", () => {
-  preview.classList.add("has-image");
-  if (image.naturalWidth && image.naturalHeight) {
-    preview.style.aspectRatio = `${image.naturalWidth} / ${image.naturalHeight}`;
-  }
-});
-image.addEventListener("error", () => {
-  preview.classList.remove("has-image");
-  if (source) setTimeout(startPreview, 2000);
-});
-new ResizeObserver(() => drawPose(canvas, live.pose, overlay)).observe(canvas);
+new ResizeObserver(() => drawPose(canvas, sync.shown === null ? null : sync.poseFor(sync.shown), overlay)).observe(canvas);
 
 // --- preview on or off (tap the picture or the button) ------------------------------------
 
@@ -671,8 +689,11 @@ function renderPreview() {
   const button = $("preview-toggle");
   button.setAttribute("aria-pressed", String(shown));
   setText(button, shown ? "Hide camera" : "Show camera");
-  if (!shown) image.removeAttribute("src");
-  else if (!image.getAttribute("src")) startPreview();
+  if (!shown) {
+    sync.stop();
+    preview.dataset.streaming = "false";
+    preview.classList.remove("has-image");
+  } else if (!sync.running) startPreview();
 }
 
 function togglePreview() {
