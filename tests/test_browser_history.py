@@ -188,6 +188,9 @@ def test_a_new_record_is_celebrated_live_and_listed_on_history(browser, shared_d
         sync_api.expect(page.locator(".record-toast")).to_contain_text(
             ["New record for Me: most squats in a set"]
         )
+        # The toast leaves the top bar usable (it sits at the bottom).
+        bar = page.locator(".topbar").bounding_box()
+        assert toast.bounding_box()["y"] >= bar["y"] + bar["height"], "the toast covers the bar"
         page.click("#overlay-retry")  # "Show the count" past the video's end
         screenshot(page, "live-record", publish=True)
         kinds = page.eval_on_selector_all(

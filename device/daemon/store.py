@@ -383,6 +383,7 @@ class Store:
                 )
             if _state_get(db, "person") == str(person_id):
                 db.execute("DELETE FROM device_state WHERE key='person'")
+            db.execute("DELETE FROM device_state WHERE key=?", (f"plan.{person_id}",))
             return db.execute("DELETE FROM people WHERE id=?", (person_id,)).rowcount > 0
 
     def active_person_id(self) -> int:
