@@ -492,7 +492,15 @@ def test_settings_save_and_show_the_servers_validation_error(phone) -> None:
     page.fill("#f-workout-set-idle-s", "25")
     sync_api.expect(page.locator("#save-status")).to_contain_text("Unsaved changes")
     page.click("#save")
-    sync_api.expect(page.locator("#save-status")).to_contain_text("Saved: Set idle (seconds)")
+    sync_api.expect(page.locator("#save-status")).to_contain_text(
+        "Saved: Set ends after (seconds without a rep)"
+    )
+    # Labels and help in plain words, not setting keys (issue 21, item 7).
+    form = page.inner_text("#settings-form")
+    for key_words in ("Edgetpu library", "Login max days", "Default: .", "Set idle"):
+        assert key_words not in form, key_words
+    options = page.eval_on_selector_all("select option", "(all) => all.map((o) => o.text)")
+    assert "lightning" not in options and "auto" not in options, options
 
     # Errors in plain words at the field; the save bar names the field as the page does.
     page.click("#section-picture summary")
@@ -502,8 +510,13 @@ def test_settings_save_and_show_the_servers_validation_error(phone) -> None:
     error = page.locator("#f-camera-width-error")
     sync_api.expect(error).to_have_text("Must be 160 or more.")
     sync_api.expect(width).to_have_attribute("aria-invalid", "true")
-    sync_api.expect(page.locator("#save-status")).to_contain_text("Not saved: check Width (camera")
+    bar = page.locator("#save-status")
+    sync_api.expect(bar).to_have_text(
+        "Not saved: “Picture width (pixels)” needs a fix. See the message at the field."
+    )
     width.scroll_into_view_if_needed()
+    height = page.locator(".savebar").bounding_box()["height"]
+    assert height <= 0.12 * PHONE["height"], f"the save bar takes {height:.0f} px"
     screenshot(page, "settings-error")
 
     # Reset to the default, per field and per section (in the form, until saved).
@@ -936,9 +949,13 @@ def test_live_screens_portrait_landscape_desktop(loop_phone) -> None:
 
     # The preview is optional: a tap hides it (and its stream), the button brings it back.
     page.set_viewport_size(PHONE)
+    page.wait_for_timeout(300)
+    before = page.locator("#rep-count-box").bounding_box()["height"]
     page.click("#preview")
     sync_api.expect(page.locator("#preview")).to_be_hidden()
-    assert page.get_attribute("#preview-img", "src") is None, "a hidden preview streams nothing"
+    assert page.get_attribute("#preview", "data-streaming") == "false", "hidden: no stream"
+    after = page.locator("#rep-count-box").bounding_box()["height"]
+    assert after >= before + 80, f"the count takes the camera's room: {before} -> {after} px"
     sync_api.expect(page.locator("#preview-toggle")).to_have_text("Show camera")
     page.click("#preview-toggle")
     sync_api.expect(page.locator("#preview")).to_be_visible()

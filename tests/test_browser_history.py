@@ -87,11 +87,25 @@ def test_edit_a_set_and_see_both_counts_on_the_page_and_in_the_exports(browser, 
     editor.locator("button[type=submit]").click()
     sync_api.expect(editor.locator(".form-error")).to_contain_text("say why")
     assert page.evaluate("document.activeElement.name") == "reason"
+    # The message is on screen, right under the reason it is about (above Move and Delete).
+    message = editor.locator(".form-error").bounding_box()
+    reason = editor.locator("input[name=reason]").bounding_box()
+    viewport = page.viewport_size["height"]
+    assert message["y"] >= 0 and message["y"] + message["height"] <= viewport, message
+    assert (
+        reason["y"] < message["y"] < editor.locator("button", has_text="Delete").bounding_box()["y"]
+    )
     editor.locator("input[name=reason]").fill("two reps hidden by the bench")
+    editor.locator("button[type=submit]").scroll_into_view_if_needed()
+    top = row.bounding_box()["y"]
     editor.locator("button[type=submit]").click()
     row = row_of(page, ids["mine"])
     sync_api.expect(row.locator("td").nth(0)).to_contain_text("10")
     sync_api.expect(row.locator("td .corrected")).to_have_text("counted 8")
+    # "Saved", and the list did not jump: the row is where it was (within a line).
+    sync_api.expect(page.locator(".set-saved")).to_have_text("Saved ✓ count 10")
+    after = row.bounding_box()["y"]
+    assert abs(after - top) <= 30 and after < page.viewport_size["height"], (top, after)
 
     # A set that was Sam's: moved to Sam. A warm-up: deleted, still listed, struck through.
     row_of(page, ids["wrong"]).locator(".set-edit-open").click()
@@ -174,6 +188,9 @@ def test_a_new_record_is_celebrated_live_and_listed_on_history(browser, shared_d
         sync_api.expect(page.locator(".record-toast")).to_contain_text(
             ["New record for Me: most squats in a set"]
         )
+        # The toast leaves the top bar usable (it sits at the bottom).
+        bar = page.locator(".topbar").bounding_box()
+        assert toast.bounding_box()["y"] >= bar["y"] + bar["height"], "the toast covers the bar"
         page.click("#overlay-retry")  # "Show the count" past the video's end
         screenshot(page, "live-record", publish=True)
         kinds = page.eval_on_selector_all(

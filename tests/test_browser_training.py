@@ -76,6 +76,12 @@ window.AudioContext.prototype.createOscillator = function () {
 """
 
 
+def colour_distance(a: str, b: str) -> float:
+    """RGB distance of two "#rrggbb" colours (#2e86de to #1e88e5: 17; orange to blue: 250)."""
+    rgb = lambda c: [int(c[i : i + 2], 16) for i in (1, 3, 5)]  # noqa: E731
+    return sum((x - y) ** 2 for x, y in zip(rgb(a), rgb(b), strict=True)) ** 0.5
+
+
 def api(page, method: str, path: str, body: object = None) -> dict:
     status, answer = page.evaluate(API_JS, [method, path, body])
     assert status < 300, (method, path, status, answer)
@@ -125,11 +131,12 @@ def test_people_picker_adds_switches_and_remembers(phone, browser, daemon) -> No
     sync_api.expect(chips).to_have_text(["Me"])
     sync_api.expect(chips.first).to_have_attribute("aria-pressed", "true")
 
-    # "+ Add": name, colour, rest, a target; the new person trains at once.
+    # "+ Add": name, colour, rest, a target. The colour offered is far from Me's blue.
     page.click("#person-add")
     dialog = page.locator("#person-dialog")
     sync_api.expect(dialog).to_be_visible()
     page.fill("#p-name", "Ana")
+    assert colour_distance(page.input_value("#p-colour"), "#1e88e5") >= 140
     page.fill("#p-colour", "#e67e22")
     page.fill("#p-rest", "60")
     page.fill("#p-target-squat", "5")
@@ -139,8 +146,16 @@ def test_people_picker_adds_switches_and_remembers(phone, browser, daemon) -> No
     page.click("#p-save")
     sync_api.expect(dialog).to_be_hidden()
     sync_api.expect(chips).to_have_text(["Ana", "Me"])
+    # Adding someone does not switch who trains: Me still does, until Ana's chip is tapped.
+    sync_api.expect(page.locator(".person-chip", has_text="Me")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    assert api(page, "GET", "/api/state")["person"]["name"] == "Me"
+    sync_api.expect(page.locator("#count-person")).to_have_text("Me")
     ana = page.locator(".person-chip", has_text="Ana")
+    ana.click()
     sync_api.expect(ana).to_have_attribute("aria-pressed", "true")
+    sync_api.expect(page.locator("#count-person")).to_have_text("Ana")
     person = api(page, "GET", "/api/state")["person"]
     assert (person["name"], person["colour"], person["rest_s"], person["targets"]) == (
         "Ana", "#e67e22", 60, {"squat": 5})  # fmt: skip
@@ -153,6 +168,8 @@ def test_people_picker_adds_switches_and_remembers(phone, browser, daemon) -> No
     sync_api.expect(page.locator("#p-name-error")).to_contain_text("name")
     assert page.get_attribute("#p-name", "aria-invalid") == "true"
     page.fill("#p-name", "Ben")
+    offered = page.input_value("#p-colour")
+    assert min(colour_distance(offered, c) for c in ("#1e88e5", "#e67e22")) >= 140, offered
     page.click("#p-save")
     sync_api.expect(chips).to_have_text(["Ana", "Ben", "Me"])
 

@@ -485,6 +485,64 @@ def test_a_broker_that_never_answers_does_not_hold_up_counting(daemon):
         daemon.update_settings({"mqtt": {"enabled": False}})
 
 
+# --- "Test connection" and the health warning (issue 21) --------------------------------------
+
+
+@needs_mosquitto
+def test_test_connection_names_what_failed(tmp_path):
+    """Each failure against a real mosquitto (or a socket standing in for a silent one)."""
+    from device.daemon import mqtt_check
+
+    broker = Broker(tmp_path, users={"ha": "secret"})
+    broker.start()
+    try:
+        settings = lambda **kw: config.MqttSettings(enabled=True, **kw)  # noqa: E731
+        ok = mqtt_check.check(settings(host="127.0.0.1", port=broker.port, username="ha",
+                                       password="secret"))  # fmt: skip
+        assert ok["ok"] and ok["failure"] is None
+        wrong = mqtt_check.check(settings(host="127.0.0.1", port=broker.port, username="ha",
+                                          password="nope"))  # fmt: skip
+        assert (wrong["ok"], wrong["failure"]) == (False, "auth"), wrong
+        assert "password" in wrong["message"]
+        anonymous = mqtt_check.check(settings(host="127.0.0.1", port=broker.port))
+        assert anonymous["failure"] == "auth", anonymous
+        dns = mqtt_check.check(settings(host="no-such-broker.invalid", port=1883))
+        assert dns["failure"] == "dns" and "no-such-broker.invalid" in dns["message"]
+        refused = mqtt_check.check(settings(host="127.0.0.1", port=free_port()))
+        assert refused["failure"] == "refused" and "refused" in refused["message"]
+        with socket.socket() as black_hole:  # accepts the TCP connection, never answers MQTT
+            black_hole.bind(("127.0.0.1", 0))
+            black_hole.listen()
+            port = black_hole.getsockname()[1]
+            started = time.monotonic()
+            silent = mqtt_check.check(settings(host="127.0.0.1", port=port), timeout=1.0)
+            assert silent["failure"] == "timeout" and time.monotonic() - started < 5
+    finally:
+        broker.kill()
+
+
+def test_an_unreachable_broker_is_a_health_warning_and_the_api_tests_it(daemon):
+    assert not [w for w in daemon.health()["warnings"] if w["kind"] == "mqtt"]
+    port = free_port()  # nothing listens there
+    daemon.update_settings({"mqtt": {"enabled": True, "host": "127.0.0.1", "port": port}})
+    assert wait_until(lambda: daemon.health()["mqtt"]["state"] not in ("connecting", "connected"))
+    health = daemon.health()
+    [warning] = [w for w in health["warnings"] if w["kind"] == "mqtt"]
+    assert f"127.0.0.1:{port}" in warning["message"] and "Test connection" in warning["fix"]
+    assert health["status"] == "degraded"
+    client, token = test_api.logged_in_client(daemon)
+    answer = client.post("/api/mqtt/test", json={}, headers={"X-CSRF-Token": token})
+    assert answer.status_code == 200 and answer.json["failure"] == "refused", answer.json
+    answer = client.post(
+        "/api/mqtt/test", json={"host": "broker.invalid"}, headers={"X-CSRF-Token": token}
+    )
+    assert answer.json["failure"] == "dns"
+    answer = client.post("/api/mqtt/test", json={"port": 0}, headers={"X-CSRF-Token": token})
+    assert answer.status_code == 422 and answer.json["field"] == "mqtt.port"
+    daemon.update_settings({"mqtt": {"enabled": False}})
+    assert not [w for w in daemon.health()["warnings"] if w["kind"] == "mqtt"]
+
+
 # --- end to end: `repcounter serve` on real clips --------------------------------------------
 
 

@@ -53,6 +53,7 @@ def test_profiles_are_checked_before_anything_is_written(tmp_path):
         (("Bo", "red"), "colour"),
         (("Bo", "#ff0000", -1), "rest_s"),
         (("Bo", "#ff0000", True), "rest_s"),
+        (("Bo", "#ff0000", 5), "rest_s"),  # under the 10 s the dialog says (0: no countdown)
     ):
         with pytest.raises(PersonInvalid) as raised:
             store.add_person(*bad)
@@ -79,7 +80,7 @@ def test_profiles_are_checked_before_anything_is_written(tmp_path):
     assert store.person(ana["id"]) == changed  # a refused change wrote nothing
     cleared = store.update_person(ana["id"], {"targets": {"squat": None}})
     assert cleared["targets"] == {"pushup": 8}
-    assert store.update_person(999, {"rest_s": 5}) is None
+    assert store.update_person(999, {"rest_s": 15}) is None
 
 
 def test_deleting_a_person_keeps_history_and_the_first_person(tmp_path):

@@ -34,6 +34,20 @@ def test_camera_warning_says_what_is_wrong_and_what_to_do(state: str, expected) 
     assert "Settings → Camera" in warning["fix"] or "resumes by itself" in warning["fix"]
 
 
+def test_no_camera_is_said_once() -> None:
+    """The capture error that repeats the headline is left out; one that adds a cause stays,
+    as a detail apart from the short headline."""
+    [same] = camera_warnings(
+        {"state": "missing", "error": "no camera found: connect the Pi camera or a USB webcam"}
+    )
+    assert same["message"] == "No camera found." and "detail" not in same
+    text = f"{same['message']} {same['fix']}".lower()
+    assert text.count("no camera found") == 1 and text.count("usb webcam") == 1
+    [other] = camera_warnings({"state": "missing", "error": "/dev/video2 does not exist"})
+    assert other["message"] == "No camera found."
+    assert other["detail"] == "/dev/video2 does not exist"
+
+
 @pytest.fixture
 def browser(tmp_path):
     """A Flask test client of the app with a stand-in daemon (the pages here need none)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from device.capture.frame import Captured, Frame
@@ -11,6 +13,7 @@ from device.daemon.live import LivePipeline
 from device.daemon.store import Store
 from device.daemon.training import GET_READY_S, Trainee, Training
 from device.daemon.workout import Workout
+from device.exercise.types import Rep
 from tests.test_serve_pipeline import FakePose, FakeTracker
 
 PLAN = [{"exercise": "squat", "sets": 2, "reps": 6}, {"exercise": "pushup", "sets": 1, "reps": 4}]
@@ -24,10 +27,12 @@ def person(id: int = 1, rest_s: int = 90, targets=None, plan=None) -> Trainee:
 
 
 def run_set(t: Training, set_id: int, exercise: str, reps: int, start: float) -> list[str]:
-    """Feed `reps` complete reps 2 s apart; the codes of every cue; the set ended on target."""
+    """Feed `reps` complete reps 2 s apart; the codes of every cue but "counting for" (tested
+    on its own); the set ended on target."""
     codes = []
     for n in range(1, reps + 1):
         codes += [c.code for c in t.rep(set_id, exercise, n, start + 2 * n)]
+        codes = [code for code in codes if code != "counting_for"]
         if t.complete:
             codes += [c.code for c in t.set_ended(exercise, n, start + 2 * n)]
             return codes
@@ -43,7 +48,11 @@ def test_target_gives_to_go_then_done_and_completes_the_set() -> None:
         state = t.to_json(float(n))
         assert (state["target"], state["reps"], state["to_go"]) == (10, n, 10 - n)
         assert t.complete == (n == 10)
-    assert said == [(7, "to_go", "3 to go"), (10, "target_done", "Done: 10 squats")]
+    assert said == [
+        (1, "counting_for", "Counting for P1"),  # the first set since the start: whose it is
+        (7, "to_go", "3 to go"),
+        (10, "target_done", "Done: 10 squats"),
+    ]
     t.set_ended("squat", 10, 10.0)
     state = t.to_json(10.0)
     assert state["phase"] == "rest" and state["last"] == {
@@ -232,3 +241,217 @@ def test_the_pipeline_ends_the_set_at_its_target_and_rests(tmp_path) -> None:
         kinds = [(e.kind, e.data.get("code")) for e in sub.get_all(0)]
     assert ("cue", "rest_over") in kinds and ("state", None) in kinds
     assert pipeline.state()["training"]["phase"] == "ready"
+
+
+# --- issue 21: behaviour that surprised people ------------------------------------------------
+
+
+def test_a_target_set_mid_set_applies_to_the_open_set() -> None:
+    clock = Clock()
+    t = Training(person(), clock=clock)
+    for n in range(1, 4):
+        t.rep(1, "squat", n, clock.now + n)
+    assert t.to_json(clock.now)["target"] is None
+    t.set_person(person(targets={"squat": 5}))  # the same person's edit, three reps in
+    state = t.to_json(clock.now)
+    assert (state["phase"], state["target"], state["to_go"]) == ("set", 5, 2)
+    assert not t.complete
+    assert [c.code for c in t.rep(1, "squat", 4, clock.now + 4)] == []
+    assert [c.code for c in t.rep(1, "squat", 5, clock.now + 5)] == ["target_done"]
+    assert t.complete
+    # A target already reached completes the set at once.
+    t = Training(person(), clock=clock)
+    for n in range(1, 8):
+        t.rep(2, "squat", n, clock.now + n)
+    t.set_person(person(targets={"squat": 6}))
+    assert t.complete
+
+
+def test_a_plan_made_mid_set_starts_with_the_next_set() -> None:
+    clock = Clock()
+    t = Training(person(), clock=clock)
+    for n in range(1, 5):
+        clock.now += 2
+        t.rep(1, "squat", n, clock.now)
+    t.set_person(person(plan=PLAN))
+    state = t.to_json(clock.now)
+    assert state["in_plan"] is False and state["target"] is None, "not one of the plan's sets"
+    clock.now += 20
+    t.set_ended("squat", 4, clock.now, ago=20)
+    plan = t.to_json(clock.now)["plan"]
+    assert (plan["step"], plan["set"], plan["sets"]) == (0, 1, 2), "the old set did not count"
+    assert t.to_json(clock.now)["in_plan"] is True, "the next set is the plan's first"
+    clock.now += 100
+    assert run_set(t, 2, "squat", 6, clock.now) == ["to_go", "target_done"]
+    assert t.to_json(clock.now + 20)["plan"]["set"] == 2
+
+
+def test_plan_progress_survives_a_restart(tmp_path) -> None:
+    store = Store(tmp_path / "h.sqlite3")
+    clock, wall = Clock(), [1_800_000_000.0]
+    t = Training(person(plan=PLAN), clock=clock, keeper=store, wall_clock=lambda: wall[0])
+    assert t.to_json(clock.now)["plan"]["set"] == 1
+    run_set(t, 1, "squat", 6, clock.now + 1)
+    assert t.to_json(clock.now + 20)["plan"]["set"] == 2
+    store.close()
+    # A restart five minutes later: a new monotonic clock, the same history.
+    store = Store(tmp_path / "h.sqlite3")
+    clock2, wall[0] = Clock(), wall[0] + 300
+    clock2.now = 5.0
+    t = Training(person(plan=PLAN), clock=clock2, keeper=store, wall_clock=lambda: wall[0])
+    plan = t.to_json(clock2.now)["plan"]
+    assert (plan["step"], plan["set"]) == (0, 2), "set 2 of 2, as before the restart"
+    run_set(t, 2, "squat", 6, clock2.now + 1)
+    assert t.to_json(clock2.now + 20)["plan"]["exercise"] == "pushup"
+    # After a session gap (across the restart too) it starts over.
+    store.close()
+    store = Store(tmp_path / "h.sqlite3")
+    wall[0] += 3 * 3600
+    t = Training(person(plan=PLAN), clock=Clock(), keeper=store, wall_clock=lambda: wall[0])
+    t.rep(3, "squat", 1, 1000.0)
+    assert t.to_json(1000.0)["plan"]["step"] == 0
+    store.close()
+
+
+def test_counting_for_is_said_at_a_new_session_and_after_a_switch_only() -> None:
+    t = Training(person(1), session_gap_s=1800.0)
+    said = lambda cues: [c.message for c in cues if c.code == "counting_for"]  # noqa: E731
+    assert said(t.rep(1, "squat", 1, 0.0)) == ["Counting for P1"]
+    t.set_ended("squat", 1, 20.0)
+    assert said(t.rep(2, "squat", 1, 120.0)) == [], "the same session: said once"
+    t.set_ended("squat", 1, 140.0)
+    assert said(t.rep(3, "squat", 1, 140.0 + 1801.0)) == ["Counting for P1"], "a new session"
+    t.set_person(person(2))
+    assert said(t.rep(4, "squat", 1, 2000.0)) == ["Counting for P2"], "someone else now"
+    assert said(t.rep(4, "squat", 2, 2002.0)) == []
+
+
+def test_the_rest_can_be_skipped_or_made_longer() -> None:
+    t = Training(person(rest_s=60, targets={"squat": 5}))
+    assert not t.skip_rest() and not t.extend_rest(0.0), "no rest yet"
+    run_set(t, 1, "squat", 5, 0.0)  # ends at 10.0
+    [cue] = t.tick(61.0)
+    assert cue.code == "get_ready"
+    assert t.extend_rest(61.0)
+    assert t.to_json(61.0)["rest"] == {"total_s": 90.0, "remaining_s": 39.0}
+    assert t.tick(62.0) == [], "far from the end again"
+    assert [c.code for c in t.tick(91.0)] == ["get_ready"], "warned again near the new end"
+    assert t.skip_rest()
+    assert t.to_json(92.0)["phase"] == "ready" and t.tick(200.0) == []
+
+
+def frames(pipeline, clock, start: int, count: int) -> None:
+    for index in range(start, start + count):
+        clock.now += 1 / 30
+        pipeline._process(Captured(Frame(np.zeros((48, 64, 3), np.uint8), index / 30, index), 0.0))
+
+
+def test_live_controls_adjust_end_pause_and_rest(tmp_path) -> None:
+    """-1/+1 on the open set (stored as a logged correction at its end), end set now, pause,
+    rest skip / +30 s, on a LivePipeline with stand-in stages (a squat every 10 frames)."""
+    from device.daemon.live import ControlRefused
+
+    clock = Clock()
+    store = Store(tmp_path / "h.sqlite3")
+    training = Training(person(rest_s=60, targets={"squat": 6}), clock=clock)
+    pipeline = LivePipeline(
+        lambda: None, FakePose(), FakeTracker(), Workout(store, 20.0), EventBus(),
+        PreviewBuffer(), training=training,
+    )  # fmt: skip
+    try:
+        pipeline.adjust(1)
+        raise AssertionError("no set is going: -1/+1 is refused")
+    except ControlRefused:
+        pass
+    frames(pipeline, clock, 0, 30)  # 3 reps
+    assert pipeline.adjust(1)["reps"] == 4
+    assert pipeline.adjust(-1)["reps"] == 3
+    pipeline.adjust(1)
+    state = pipeline.state()
+    assert state["set"]["reps"] == 4 and state["training"]["to_go"] == 2
+    set_id = state["set"]["set_id"]
+    ended = pipeline.end_set_now()
+    assert ended["set_id"] == set_id and pipeline.state()["set"] is None
+    stored = store.set(set_id)
+    assert (stored["set"]["counted_reps"], stored["set"]["reps"]) == (3, 4)
+    [log] = stored["corrections"]
+    assert (log["field"], log["before"], log["after"]) == ("reps", "3", "4")
+    assert "live page" in log["reason"]
+    # The rest: +30 s, then skip.
+    assert pipeline.state()["training"]["rest"]["total_s"] == 60.0
+    pipeline.rest("longer")
+    assert pipeline.state()["training"]["rest"]["total_s"] == 90.0
+    pipeline.rest("skip")
+    assert pipeline.state()["training"]["phase"] == "ready"
+    try:
+        pipeline.rest("skip")
+        raise AssertionError("no rest to skip")
+    except ControlRefused:
+        pass
+    # Paused: frames come, nothing is counted; resumed, counting goes on.
+    pipeline.pause(True)
+    assert pipeline.state()["paused"] is True
+    frames(pipeline, clock, 30, 40)
+    assert pipeline.state()["set"] is None
+    pipeline.pause(False)
+    frames(pipeline, clock, 70, 20)
+    assert pipeline.state()["set"]["reps"] == 2
+    # The taps reaching the target end the set like a rep does.
+    for _ in range(4):
+        pipeline.adjust(1)
+    assert pipeline.state()["set"] is None
+    assert pipeline.state()["training"]["last"] == {
+        "exercise": "squat", "reps": 6, "target": 6, "done": True
+    }  # fmt: skip
+    store.close()
+
+
+class DeepTracker(FakeTracker):
+    """FakeTracker's squats at a depth that can be changed, and none while `idle`."""
+
+    depth = 1.0
+    idle = False
+
+    def update(self, pose):
+        if self.idle:
+            return []
+        outputs = super().update(pose)
+        return [dataclasses.replace(o, depth=self.depth) if isinstance(o, Rep) else o
+                for o in outputs]  # fmt: skip
+
+
+def test_a_person_switch_cuts_the_set_short_and_it_is_never_a_record(tmp_path) -> None:
+    clock = Clock()
+    store = Store(tmp_path / "h.sqlite3")
+    ana = store.add_person("Ana", "#e67e22")["id"]
+    bus = EventBus()
+    pipeline = LivePipeline(
+        lambda: None, FakePose(), DeepTracker(), Workout(store, 20.0), bus, PreviewBuffer(),
+        training=Training(clock=clock),
+    )  # fmt: skip
+    tracker = pipeline.tracker
+
+    def idle(start: int) -> None:  # 25 s without a rep: the open set ends
+        tracker.idle = True
+        frames(pipeline, clock, start, 30 * 25)
+        tracker.idle = False
+
+    frames(pipeline, clock, 0, 40)  # 4 squats of depth 1.0 for Me
+    idle(40)
+    tracker.depth = 1.5  # deeper than ever, but ...
+    with bus.subscribe({"record", "set"}) as sub:
+        frames(pipeline, clock, 790, 10)  # ... one rep, ended by idle time
+        idle(800)
+        assert [e.kind for e in sub.get_all(0)] == ["set"], "a 1-rep set is no record"
+        frames(pipeline, clock, 1550, 50)  # five reps, then Ana steps in
+        pipeline.switch_person(ana)
+        assert [e.kind for e in sub.get_all(0)] == ["set"], "a set cut short is no record"
+    squat = next(r for r in store.records(1) if r["exercise"] == "squat")
+    assert squat["depth"]["value"] == 1.0, "History's best depth is the real set's"
+    assert squat["set_reps"]["value"] == 4
+    pipeline.switch_person(1)
+    with bus.subscribe({"record"}) as sub:
+        frames(pipeline, clock, 1600, 40)
+        pipeline.end_set_now()
+        assert {e.data["record"] for e in sub.get_all(0)} == {"depth"}, "a real deep set is"
+    store.close()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from device.daemon import config
+from device.daemon import config, mqtt_check
+from device.daemon.live import ControlRefused
 from device.daemon.people import DEFAULT_REST_S, PersonInvalid
 from device.daemon.store import CorrectionInvalid
 from web_ui import streams
@@ -176,15 +177,20 @@ def progress():
 
 @bp.get("/export")
 def export():
+    """The history: JSON (sets and reps), or CSV with one row per rep (rows=reps) or one row
+    per set (rows=sets: sums to the corrected totals)."""
     fmt = _choice_arg("format", ("json", "csv"))
+    rows = _choice_arg("rows", ("reps", "sets"))
     person_id = _person_arg()
     store = _store()
-    body, mimetype = (
-        (store.export_csv(person_id), "text/csv")
-        if fmt == "csv"
-        else (store.export_json(person_id), "application/json")
-    )
-    name = "repcounter-history" + ("" if person_id is None else f"-person-{person_id}")
+    if fmt == "json":
+        body, mimetype = store.export_json(person_id), "application/json"
+    elif rows == "sets":
+        body, mimetype = store.export_sets_csv(person_id), "text/csv"
+    else:
+        body, mimetype = store.export_csv(person_id), "text/csv"
+    kind = "sets" if fmt == "csv" and rows == "sets" else "history"
+    name = f"repcounter-{kind}" + ("" if person_id is None else f"-person-{person_id}")
     return Response(
         body,
         mimetype=mimetype,
@@ -249,6 +255,58 @@ def person_switch():
     return person
 
 
+def _pipeline():
+    pipeline = _daemon().pipeline
+    if pipeline is None:
+        abort(json_error(503, "not counting now: the camera or the model is not running"))
+    return pipeline
+
+
+def _control(action):
+    """Run a live control; 409 with its reason when it cannot act now."""
+    try:
+        answer = action()
+    except ControlRefused as exc:
+        return json_error(409, str(exc))
+    return {"ok": True, **(answer or {})}
+
+
+@bp.post("/live/adjust")
+def live_adjust():
+    """-1/+1 on the open set: {"delta": -1 or 1}; stored as a correction when the set ends."""
+    delta = json_body().get("delta")
+    if delta not in (-1, 1) or isinstance(delta, bool):
+        return json_error(422, "delta: -1 or 1", "delta")
+    pipeline = _pipeline()
+    return _control(lambda: {"set": pipeline.adjust(delta)})
+
+
+@bp.post("/live/end-set")
+def live_end_set():
+    pipeline = _pipeline()
+    return _control(lambda: {"set": pipeline.end_set_now()})
+
+
+@bp.post("/live/pause")
+def live_pause():
+    """{"paused": true} stops counting until {"paused": false}."""
+    paused = json_body().get("paused")
+    if not isinstance(paused, bool):
+        return json_error(422, "paused: true to stop counting, false to count again", "paused")
+    pipeline = _pipeline()
+    return _control(lambda: pipeline.pause(paused))
+
+
+@bp.post("/live/rest")
+def live_rest():
+    """{"action": "skip"} ends the rest; {"action": "longer"} adds 30 s."""
+    action = json_body().get("action")
+    if action not in ("skip", "longer"):
+        return json_error(422, 'action: "skip" or "longer"', "action")
+    pipeline = _pipeline()
+    return _control(lambda: pipeline.rest(action))
+
+
 @bp.get("/settings")
 def settings_get():
     daemon = _daemon()
@@ -289,6 +347,20 @@ def settings_put():
         return _invalid(exc)
     except OSError as exc:
         return _not_saved(exc)
+
+
+@bp.post("/mqtt/test")
+def mqtt_test():
+    """Try a broker once with the saved MQTT settings and any changes in the body (the form's
+    unsaved values): {"ok", "failure": dns, refused, timeout, unreachable, auth, ..., "message"}."""
+    body = json_body()
+    merged = config.merge(_daemon().settings.model_dump(mode="json"), {"mqtt": body})
+    merged["mqtt"]["enabled"] = True  # testing an address is asking to use it
+    try:
+        settings = config.validate(merged).mqtt
+    except config.SettingsInvalid as exc:
+        return _invalid(exc)
+    return mqtt_check.check(settings)
 
 
 @bp.post("/settings/restore-broken")

@@ -135,7 +135,8 @@ def mjpeg_response(daemon) -> Response:
                 continue
             index, jpeg = frame
             head = (
-                f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
+                f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n"
+                f"X-Frame-Index: {index}\r\n\r\n"  # the pose events' "frame": the same picture
             )
             yield head.encode() + jpeg + b"\r\n"
             period = 1.0 / daemon.settings.server.preview_fps

@@ -1,6 +1,7 @@
-"""What /api/health warns about, each as {"kind", "message", "fix"}: what is wrong in words the
-owner understands, and what to do about it. The live page shows every entry (a banner, or a
-full-screen overlay for the camera). One function per kind; each returns [] when all is well.
+"""What /api/health warns about, each as {"kind", "message", "fix"} (and a "detail" where the
+cause adds something): what is wrong in words the owner understands, and what to do about it.
+The live page shows every entry (a banner, or a full-screen overlay for the camera). One
+function per kind; each returns [] when all is well.
 """
 
 from __future__ import annotations
@@ -35,9 +36,17 @@ def camera(status: dict) -> list[Entry]:
     if found is None:
         return []
     message, fix = found
-    if status.get("error") and status["state"] != "ended":
-        message = f"{message} ({status['error']})"
-    return [{"kind": "camera", "message": message, "fix": fix}]
+    entry = {"kind": "camera", "message": message, "fix": fix}
+    error = status.get("error") or ""
+    # The capture error in detail, unless it only says the message again ("no camera found:
+    # connect the Pi camera..." beside "No camera found." and "Plug in the Pi camera...").
+    if (
+        error
+        and status["state"] != "ended"
+        and not error.lower().startswith(message.rstrip(".").lower())
+    ):
+        entry["detail"] = error
+    return [entry]
 
 
 def safe_mode(settings: SafeMode | None, listen_fallback: str | None) -> list[Entry]:
@@ -112,3 +121,17 @@ def accelerator(required_verdict: Any, fallback: Any) -> list[Entry]:
     if fallback is not None and fallback.warn:
         warnings.append({"kind": "accelerator", "message": fallback.reason, "fix": fallback.fix})
     return warnings
+
+
+def mqtt(status: dict) -> list[Entry]:
+    """Home Assistant is on but the broker is not connected (the publisher's status; "off"
+    when MQTT is off, "connecting" for the first seconds)."""
+    state = status.get("state", "off")
+    if state in ("off", "connected", "connecting"):
+        return []
+    return [{
+        "kind": "mqtt",
+        "message": f"Home Assistant (MQTT) is not connected: the broker at {status['broker']} "
+        f"is {state}. Counting goes on; Home Assistant gets the news once it connects.",
+        "fix": "Check Settings → Home Assistant (MQTT): “Test connection” says what fails.",
+    }]  # fmt: skip

@@ -10,6 +10,10 @@ count on the phone, and health reports the waiting reps. Per-frame timing gives 
 frame rate and the capture-to-event latency. Training (device/daemon/training.py) ends a set
 that reaches its target, times the rest and gives its cues as `cue` events with "training":
 true; its state rides in every state event.
+
+The live page's controls act here, under the frame lock: -1/+1 on the open set (stored as a
+correction of the set when it ends), end the set now, pause counting (frames still reach the
+preview; the exercise engine and the set's idle clock stand still) and the rest's skip / +30 s.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from device.capture.preview import PreviewBuffer
 from device.capture.runner import Backoff, CaptureLoop
 from device.capture.source import FrameSource
 from device.daemon.events import EventBus
-from device.daemon.store import StoreError
+from device.daemon.store import CorrectionInvalid, StoreError
 from device.daemon.training import Trainee, Training, TrainingCue
 from device.daemon.workout import OpenSet, Workout
 from device.exercise.types import Cue, Rep
@@ -55,6 +59,13 @@ class Tracker(Protocol):
 
     @property
     def state(self) -> Any: ...
+
+
+ADJUST_REASON = "-1/+1 on the live page"
+
+
+class ControlRefused(Exception):
+    """A live control that cannot act now (no set is going, no rest to skip): why."""
 
 
 class Timing:
@@ -139,6 +150,7 @@ class LivePipeline:
         self._training_version = -1
         self._pose_t: float | None = None  # the newest frame's pose-clock time
         self.finished = False
+        self.paused = False  # "Pause counting": frames are shown, not counted
         self.lock = threading.Lock()  # held while a frame is processed; settings swap under it
 
     def start(self) -> None:
@@ -182,8 +194,9 @@ class LivePipeline:
     def _process(self, item: Captured) -> None:
         pose = self.pose.process(item.frame)
         self._pose_t = pose.t
-        self._publish_outputs(self.tracker.update(pose))
-        self._publish_set_end(self.workout.tick(pose.t), pose.t)
+        if not self.paused:
+            self._publish_outputs(self.tracker.update(pose))
+            self._publish_set_end(self.workout.tick(pose.t), pose.t)
         self._publish_cues(self.training.tick(self.training.clock()))
         self.preview.update(item)
         self._publish_state()
@@ -225,12 +238,65 @@ class LivePipeline:
         """Who trains, or their edited profile: the phones get the new state at once."""
         with self.lock:
             self.training.set_person(trainee)
+            if self.training.complete:  # a target edited mid-set that the set already reached
+                self._publish_set_end(self.workout.end_set(), None)
             self._publish_state()
 
     def switch_person(self, person_id: int) -> None:
-        """The next reps count for person_id; an open set of someone else ends now."""
+        """The next reps count for person_id; an open set of someone else ends now, cut short
+        (never a record)."""
         with self.lock:
-            self._publish_set_end(self.workout.switch_person(person_id), self._pose_t)
+            ended = self.workout.switch_person(person_id)
+            if ended is not None and ended.id is not None:
+                try:
+                    self.workout.store.mark_cut_short(ended.id)
+                except (sqlite3.Error, StoreError) as exc:
+                    log.warning("cannot mark set %s as cut short: %s", ended.id, exc)
+            self._publish_set_end(ended, self._pose_t)
+
+    # --- the live page's controls ------------------------------------------------------------
+
+    def adjust(self, delta: int) -> dict:
+        """-1 or +1 on the open set: its count, target and plan go by the adjusted count."""
+        with self.lock:
+            current = self.workout.current
+            if current is None:
+                raise ControlRefused("no set is going: -1/+1 change the set in progress")
+            if current.count + delta < 0:
+                raise ControlRefused("the set has no reps to take away")
+            current.adjust += delta
+            self._training_rep(current)
+            self._publish_state()
+            return current.to_json()
+
+    def end_set_now(self) -> dict:
+        """End the open set now; its rest starts now."""
+        with self.lock:
+            ended = self.workout.end_set()
+            if ended is None:
+                raise ControlRefused("no set is going")
+            self._publish_set_end(ended, None)
+            self._publish_state()
+            return ended.to_json()
+
+    def pause(self, paused: bool) -> None:
+        """Stop or start counting (someone walks in front of the camera)."""
+        with self.lock:
+            self.paused = paused
+            self._last_state = None  # the state event says so at once
+            self._publish_state()
+
+    def rest(self, action: str) -> None:
+        """ "skip" the rest or make it "longer" (+30 s)."""
+        with self.lock:
+            training = self.training
+            if action == "skip":
+                done = training.skip_rest()
+            else:
+                done = training.extend_rest(training.clock())
+            if not done:
+                raise ControlRefused("there is no rest going")
+            self._publish_state()
 
     def _publish_outputs(self, outputs: list[Rep | Cue]) -> None:
         for output in outputs:
@@ -240,14 +306,16 @@ class LivePipeline:
                 self.bus.publish(
                     "rep", {**output.to_json(), "set": open_set.to_json(), "saved": saved}
                 )
-                now = self.training.clock()
-                self._publish_cues(
-                    self.training.rep(open_set.id, open_set.exercise, open_set.reps, now)
-                )
-                if self.training.complete:  # the target is reached: the set is complete
-                    self._publish_set_end(self.workout.end_set(), open_set.last_t)
+                self._training_rep(open_set)
             else:
                 self.bus.publish("cue", output.to_json())
+
+    def _training_rep(self, open_set: OpenSet) -> None:
+        """Training hears the open set's count; a set at its target ends now."""
+        now = self.training.clock()
+        self._publish_cues(self.training.rep(open_set.id, open_set.exercise, open_set.count, now))
+        if self.training.complete:  # the target is reached: the set is complete
+            self._publish_set_end(self.workout.end_set(), open_set.last_t)
 
     def _publish_cues(self, cues: list[TrainingCue]) -> None:
         for cue in cues:
@@ -265,13 +333,26 @@ class LivePipeline:
         pose clock now; None: the rest starts now)."""
         if ended is None:
             return
+        self._store_adjustment(ended)
         self.bus.publish("set", {"event": "end", **ended.to_json()})
         for record in self._new_records(ended):
             self.bus.publish("record", record)
         ago = max(0.0, t - ended.last_t) if t is not None else 0.0
         self._publish_cues(
-            self.training.set_ended(ended.exercise, ended.reps, self.training.clock(), ago)
+            self.training.set_ended(ended.exercise, ended.count, self.training.clock(), ago)
         )
+
+    def _store_adjustment(self, ended: OpenSet) -> None:
+        """The set's -1/+1 taps as a correction of its count, logged like one made in History."""
+        if not ended.adjust:
+            return
+        if ended.id is None or self.workout.writer.pending:
+            log.warning("set %s: its -1/+1 cannot be stored while its reps wait", ended.id)
+            return
+        try:
+            self.workout.store.correct_reps(ended.id, ended.count, ADJUST_REASON)
+        except (sqlite3.Error, StoreError, CorrectionInvalid) as exc:
+            log.warning("cannot store the -1/+1 of set %s: %s", ended.id, exc)
 
     def _new_records(self, ended: OpenSet) -> list[dict]:
         """The personal records the set just ended set, each published once. None while its
@@ -290,6 +371,7 @@ class LivePipeline:
         state = self._last_state or state_json(self.tracker.state)
         return {
             **state,
+            "paused": self.paused,
             "set": current.to_json() if current else None,
             "training": self.training.to_json(self.training.clock(), state.get("exercise")),
         }

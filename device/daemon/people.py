@@ -17,6 +17,7 @@ EXERCISES = tuple(mode for mode in MODES if mode != "auto")
 DEFAULT_PERSON_ID = 1
 DEFAULT_REST_S = 90
 NAME_MAX = 40
+REST_MIN_S = 10  # a shorter rest is no rest: 0 turns the countdown off
 REST_MAX_S = 600
 REPS_MAX = 500
 SETS_MAX = 20
@@ -49,7 +50,15 @@ def colour(value: Any) -> str:
 
 
 def rest_s(value: Any) -> int:
-    return _whole(value, "rest_s", 0, REST_MAX_S)
+    """Seconds of rest after a set: 0 (no countdown) or REST_MIN_S to REST_MAX_S."""
+    if value == 0 and not isinstance(value, bool):
+        return 0
+    try:
+        return _whole(value, "rest_s", REST_MIN_S, REST_MAX_S)
+    except PersonInvalid:
+        raise PersonInvalid(
+            "rest_s", f"0 for no rest countdown, or {REST_MIN_S} to {REST_MAX_S} seconds"
+        ) from None
 
 
 def targets(value: Any) -> dict[str, int | None]:

@@ -9,6 +9,11 @@ push-ups alike, so a higher average depth is the better one.
 Records per exercise: most reps in a set, most reps in a day, best average depth of a set, and
 the longest streak of consecutive days with a set of at least one rep. A record is held by the
 first set (or day) that reached it.
+
+A set record (most reps, best depth) needs a real set: at least MIN_RECORD_REPS complete reps
+counted by the camera (and as many after a correction), and not cut short by a switch of
+person (cut_short). A 1-rep set that existed only because someone else stepped in is no one's
+best depth. Day totals and streaks still count every set.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 KINDS = ("set_reps", "day_reps", "depth", "streak")
+MIN_RECORD_REPS = 3
 TREND_WEEKS = 12
 
 
@@ -47,6 +53,15 @@ def _training_days(sets: Iterable[dict]) -> set[date]:
     return {row["day"] for row in sets if row["reps"] > 0}
 
 
+def real_set(row: dict) -> bool:
+    """May this set hold a set record (see the module's docstring)?"""
+    return (
+        not row.get("cut_short")
+        and row.get("counted_reps", row["reps"]) >= MIN_RECORD_REPS
+        and row["reps"] >= MIN_RECORD_REPS
+    )
+
+
 def _set_holder(row: dict, value: float) -> dict:
     return {
         "value": value,
@@ -58,10 +73,11 @@ def _set_holder(row: dict, value: float) -> dict:
 
 def exercise_records(exercise: str, sets: list[dict]) -> dict:
     """The records of one exercise's sets (ordered oldest first)."""
-    best_set = max(sets, key=lambda row: row["reps"], default=None)  # max keeps the first
+    real = [row for row in sets if real_set(row)]
+    best_set = max(real, key=lambda row: row["reps"], default=None)  # max keeps the first
     days = _day_totals(sets)
     best_day = max(days.items(), key=lambda item: item[1], default=None)
-    deep = [row for row in sets if row["avg_depth"] is not None]
+    deep = [row for row in real if row["avg_depth"] is not None]
     best_depth = max(deep, key=lambda row: row["avg_depth"], default=None)
     runs = _streaks(_training_days(sets))
     longest = max(runs, key=_length, default=None)
@@ -104,8 +120,10 @@ def new_records(this: dict, before: list[dict]) -> list[dict]:
     def add(kind: str, value: float, previous: float) -> None:
         found.append({"record": kind, "value": value, "previous": previous})
 
-    best_set = max(row["reps"] for row in before)
-    if this["reps"] > best_set:
+    real = real_set(this)
+    before_real = [row for row in before if real_set(row)]
+    best_set = max((row["reps"] for row in before_real), default=0)
+    if real and before_real and this["reps"] > best_set:
         add("set_reps", this["reps"], best_set)
 
     earlier_days = _day_totals(row for row in before if row["day"] != this["day"])
@@ -114,8 +132,8 @@ def new_records(this: dict, before: list[dict]) -> list[dict]:
     if best_day > 0 and today_before <= best_day < today_before + this["reps"]:
         add("day_reps", today_before + this["reps"], best_day)
 
-    depths = [row["avg_depth"] for row in before if row["avg_depth"] is not None]
-    if this["avg_depth"] is not None and depths and this["avg_depth"] > max(depths):
+    depths = [row["avg_depth"] for row in before_real if row["avg_depth"] is not None]
+    if real and this["avg_depth"] is not None and depths and this["avg_depth"] > max(depths):
         add("depth", round(this["avg_depth"], 3), round(max(depths), 3))
 
     days_before = _training_days(before)

@@ -77,4 +77,9 @@ MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL
     );
     """,
+    # 3: a set ended because someone else started training (a person switch): its count is
+    # whatever it had then, so it never holds a record.
+    """
+    ALTER TABLE sets ADD COLUMN cut_short INTEGER NOT NULL DEFAULT 0;
+    """,
 )

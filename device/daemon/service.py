@@ -147,6 +147,7 @@ class Daemon:
         self.workout = Workout(
             self.store, self.settings.workout.set_idle_s, self.settings.workout.session_gap_s
         )
+        self.training.keeper = self.store  # plan progress survives a restart
         person = self._active_person()
         self.training.set_person(Trainee.from_json(person) if person is not None else None)
         self.app = create_app(self, self.data_dir / "auth.json")
@@ -494,6 +495,7 @@ class Daemon:
         if storage is not None and self.store is not None and not storage["error"]:
             storage["error"] = self.store.error  # not even opened yet (full disk at start)
         min_fps = self.settings.exercise.min_fps
+        mqtt_status = self.mqtt.status() if self.mqtt else {"state": "off"}
         warnings = (
             health.camera(status["camera"])
             + health.safe_mode(self.safe_mode, self.listen_fallback)
@@ -501,6 +503,7 @@ class Daemon:
             + health.low_fps(pipeline.timing.low_fps(min_fps, LOW_FPS_HOLD_S) if pipeline else None,
                              min_fps)
             + health.accelerator(self.accelerator_verdict, getattr(backend, "fallback", None))
+            + health.mqtt(mqtt_status)
         )  # fmt: skip
         ok = pipeline is not None
         return {
@@ -523,7 +526,7 @@ class Daemon:
             "history_bytes": db.stat().st_size if db.exists() else 0,
             "storage": storage,
             "clients": self.bus.subscriber_count,
-            "mqtt": self.mqtt.status() if self.mqtt else {"state": "off"},
+            "mqtt": mqtt_status,
             "rss_bytes": rss_bytes(),
         }
 

@@ -34,6 +34,13 @@ log = logging.getLogger(__name__)
 REPS_MAX = 1000  # a corrected rep count
 REASON_MAX = 200
 
+# The per-set export: one row per set, so a spreadsheet's sum of "reps" is the real total.
+SET_EXPORT_COLUMNS = (
+    "date", "started_local", "person", "exercise", "reps", "counted_reps", "corrected_reps",
+    "partial_reps", "avg_depth", "form_score", "correction_reason", "deleted",
+    "session_id", "set_id", "person_id",
+)  # fmt: skip
+
 EXPORT_COLUMNS = (
     "session_id", "set_id", "rep_id", "person_id", "person", "exercise", "complete",
     "started_at", "ended_at", "started_local", "ended_local", "depth", "down_s", "up_s", "cues",
@@ -376,6 +383,7 @@ class Store:
                 )
             if _state_get(db, "person") == str(person_id):
                 db.execute("DELETE FROM device_state WHERE key='person'")
+            db.execute("DELETE FROM device_state WHERE key=?", (f"plan.{person_id}",))
             return db.execute("DELETE FROM people WHERE id=?", (person_id,)).rowcount > 0
 
     def active_person_id(self) -> int:
@@ -393,6 +401,25 @@ class Store:
                 "INSERT INTO device_state (key, value) VALUES ('person', ?)"
                 " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                 (str(person_id),),
+            )
+
+    def mark_cut_short(self, set_id: int) -> None:
+        """The set ended because someone else started training: never a record."""
+        with self._lock, self._connection() as db:
+            db.execute("UPDATE sets SET cut_short=1 WHERE id=?", (set_id,))
+
+    def plan_progress(self, person_id: int) -> dict | None:
+        """Where a person is in their plan (device.daemon.training), kept across restarts."""
+        with self._lock:
+            value = _state_get(self._connection(), f"plan.{person_id}")
+        return None if value is None else json.loads(value)
+
+    def save_plan_progress(self, person_id: int, progress: dict) -> None:
+        with self._lock, self._connection() as db:
+            db.execute(
+                "INSERT INTO device_state (key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (f"plan.{person_id}", json.dumps(progress)),
             )
 
     # --- reading ---------------------------------------------------------------------------
@@ -565,6 +592,40 @@ class Store:
             writer.writerow(["" if row[c] is None else row[c] for c in EXPORT_COLUMNS])
         return out.getvalue()
 
+    def export_sets_csv(self, person_id: int | None = None) -> str:
+        """One row per set: its date, person, exercise, the reps it counts for (corrected
+        where corrected), counted, corrected and partial reps, mean depth of its complete reps
+        and its form score (the share of complete reps without a form cue). Deleted sets are
+        listed with deleted=1 and 0 reps, so summing the column gives the history's total."""
+        where, params = _person_filter(person_id)
+        rows = self._query(
+            f"""
+            WITH c AS ({_SET_COUNTS} {where} GROUP BY t.id)
+            SELECT c.*, (SELECT avg(r.cues = '[]') FROM reps r
+                         WHERE r.set_id = c.id AND r.complete) AS form_score
+            FROM c ORDER BY c.started_at, c.id
+            """,
+            params,
+        )
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(SET_EXPORT_COLUMNS)
+        for row in rows:
+            started = datetime.fromtimestamp(row["started_at"]).astimezone()
+            deleted = row["deleted_at"] is not None
+            values = {
+                **row,
+                "date": started.date().isoformat(),
+                "started_local": local_iso(row["started_at"]),
+                "reps": 0 if deleted else row["reps"],
+                "avg_depth": None if row["avg_depth"] is None else round(row["avg_depth"], 3),
+                "form_score": None if row["form_score"] is None else round(row["form_score"], 2),
+                "deleted": int(deleted),
+                "set_id": row["id"],
+            }
+            writer.writerow(["" if values[c] is None else values[c] for c in SET_EXPORT_COLUMNS])
+        return out.getvalue()
+
     # --- records and progress --------------------------------------------------------------
 
     def _record_sets(self, person_id: int | None, exercise: str | None = None) -> list[dict]:
@@ -704,7 +765,7 @@ _SET_COUNTS = """
            t.corrected_reps, t.correction_reason,
            coalesce(sum(1 - r.complete), 0) AS partial_reps,
            avg(CASE WHEN r.complete THEN r.depth END) AS avg_depth,
-           t.deleted_at
+           t.deleted_at, t.cut_short
     FROM sets t LEFT JOIN reps r ON r.set_id = t.id LEFT JOIN people p ON p.id = t.person_id
 """
 

@@ -33,6 +33,12 @@ class OpenSet:
     reps: int
     partial_reps: int
     last_t: float  # pose-clock time of the last rep's end
+    adjust: int = 0  # -1/+1 taps on the live page; stored as a correction when the set ends
+
+    @property
+    def count(self) -> int:
+        """The reps the set counts for: counted complete reps and the taps."""
+        return max(0, self.reps + self.adjust)
 
     def to_json(self) -> dict:
         return {
@@ -40,7 +46,9 @@ class OpenSet:
             "session_id": self.session_id,
             "person_id": self.person_id,
             "exercise": self.exercise,
-            "reps": self.reps,
+            "reps": self.count,
+            "counted_reps": self.reps,
+            "adjust": self.adjust,
             "partial_reps": self.partial_reps,
         }
 

@@ -184,6 +184,7 @@ function setRow(set, reps) {
   const up = mean(mine.map((rep) => rep.up_s));
   const row = document.createElement("tr");
   row.dataset.setId = set.id;
+  row.set = set; // for opening its editor again after a save
   if (set.deleted_at) row.classList.add("deleted");
   const name = cell("th", exerciseLabel(set.exercise), { scope: "row" });
   let sub = new Date(set.started_at * 1000).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
@@ -223,6 +224,10 @@ async function toggleEditor(row, set, button) {
     button.setAttribute("aria-expanded", "false");
     return;
   }
+  for (const other of document.querySelectorAll(".session tr.set-editor")) {
+    other.previousElementSibling?.querySelector(".set-edit-open")?.setAttribute("aria-expanded", "false");
+    other.remove(); // one set is edited at a time
+  }
   const editor = document.createElement("tr");
   editor.className = "set-editor";
   const holder = document.createElement("td");
@@ -232,14 +237,28 @@ async function toggleEditor(row, set, button) {
   button.setAttribute("aria-expanded", "true");
   try {
     const { corrections } = await api(`/api/sets/${set.id}`);
-    holder.append(editorForm(set, corrections));
-    holder.querySelector("input, button")?.focus();
+    holder.append(editorForm(set, corrections, row));
+    holder.querySelector("input, button")?.focus({ preventScroll: true });
   } catch (error) {
     holder.append(cell("p", `Could not load the set: ${error.message}`, { class: "form-error", role: "alert" }));
   }
 }
 
-function editorForm(set, corrections) {
+/** "Saved: count 8 → 10" under a set's row after the list reloads, for a few seconds. */
+function showSaved(setId, text) {
+  const row = document.querySelector(`.session tr[data-set-id="${setId}"]`);
+  if (!row) return;
+  const note = document.createElement("tr");
+  note.className = "set-saved";
+  const td = cell("td", text, { role: "status", colspan: "5" });
+  note.append(td);
+  row.after(note);
+  setTimeout(() => note.remove(), 6000);
+}
+
+const SAVED = { reps: (body) => `count ${body.reps}`, delete: (body) => (body.delete ? "deleted" : "restored"), person_id: (body) => `moved to ${personName(body.person_id)}` };
+
+function editorForm(set, corrections, row) {
   const form = document.createElement("form");
   form.className = "set-edit";
   form.noValidate = true;
@@ -247,12 +266,23 @@ function editorForm(set, corrections) {
   const error = cell("p", "", { class: "form-error", role: "alert", id: `${id}-error` });
   const send = async (body, field) => {
     setText(error, "");
+    const top = row.getBoundingClientRect().top; // the row stays where it is on the screen
     try {
       await api(`/api/sets/${set.id}/correction`, { method: "POST", body });
       await reload();
+      const again = document.querySelector(`.session tr[data-set-id="${set.id}"]`);
+      if (!again) return; // moved to someone not shown
+      await toggleEditor(again, again.set, again.querySelector(".set-edit-open")); // with its new log
+      const what = Object.keys(SAVED).find((key) => key in body);
+      showSaved(set.id, `Saved ✓ ${SAVED[what](body)}`);
+      window.scrollBy(0, again.getBoundingClientRect().top - top);
     } catch (failure) {
+      // The message beside the field it is about (the reason, the count...), on screen.
+      const control = form.querySelector(`[name="${failure.body?.field}"]`) ?? field;
+      (control?.closest(".field") ?? control)?.after(error);
       setText(error, failure.message);
-      (form.querySelector(`[name="${failure.body?.field}"]`) ?? field)?.focus();
+      control?.focus({ preventScroll: true });
+      error.scrollIntoView({ block: "nearest" });
     }
   };
   if (!set.deleted_at) {
@@ -361,6 +391,7 @@ function renderPeople() {
   box.replaceChildren(...chips);
   box.hidden = state.people.length < 2;
   for (const fmt of ["csv", "json"]) $(`export-${fmt}`).href = `/api/export?format=${fmt}${personParam()}`;
+  $("export-sets-csv").href = `/api/export?format=csv&rows=sets${personParam()}`;
 }
 
 async function choosePerson(id) {

@@ -10,14 +10,28 @@ import { beep, countWord, loadPrefs, ready, savePrefs, say, sayNext, unlock } fr
 import { previewShown, setPreviewShown } from "./display.js";
 import { loadPeople, showActive } from "./people.js";
 import { recordSentence, showRecordToast } from "./records.js";
+import { FrameSync } from "./framesync.js";
 import { drawPose, overlayOptions } from "./skeleton.js";
 import { keepAwake } from "./wake.js";
 
 const $ = (id) => document.getElementById(id);
 const preview = $("preview");
-const image = $("preview-img");
+const frameCanvas = $("preview-frame");
 const canvas = $("skeleton");
 const overlay = overlayOptions(preview);
+// The picture and the skeleton of its own frame (web_ui/static/js/framesync.js).
+const sync = new FrameSync(
+  frameCanvas,
+  (pose) => {
+    drawPose(canvas, pose, overlay);
+    canvas.dataset.frame = pose ? String(pose.frame) : "";
+    frameCanvas.dataset.frame = String(sync.shown ?? "");
+  },
+  (width, height) => {
+    preview.classList.add("has-image");
+    preview.style.aspectRatio = `${width} / ${height}`;
+  },
+);
 const EXERCISES = { squat: "Squats", pushup: "Push-ups" };
 const CUE_SHOW_MS = 6000; // long enough to read from across the room between two reps
 const CUE_REPEAT_MS = 6000; // the same cue is not spoken again within this time
@@ -41,6 +55,8 @@ const live = {
   dismissed: null, // the overlay the person closed ("show the count"), until it changes
   training: null, // the device's training state: target, rest, plan
   restEndsAt: null, // performance.now() when the rest ends, from the state's remaining_s
+  paused: false, // counting paused on the device
+  person: null, // who the reps count for
 };
 let prefs = loadPrefs();
 
@@ -68,12 +84,57 @@ function renderCount() {
   const exercise = live.set?.exercise ?? (ended ? live.lastSet.exercise : live.exercise);
   setText($("exercise"), exerciseName(exercise) ?? "Ready");
   renderTraining(reps);
+  box.classList.toggle("paused", live.paused);
+  if (live.paused) {
+    box.classList.remove("ended", "resting");
+    setText($("exercise"), "Paused");
+    setText($("rep-count-label"), "Not counting · tap Resume");
+  }
+  renderControls();
   // The cue slot: the last set's cues after it, how to start before the first rep.
   let idle = "Form cues appear here";
   if (ended) idle = live.lastSet.cues || "Last set";
   else if (!shown) idle = "Stand where the camera sees your whole body, then start: squats or push-ups are recognised by themselves.";
   setText($("cue-idle"), idle);
   $("cue-idle").classList.toggle("summary", ended);
+}
+
+/** Whose reps these are: the person's name and colour on the count box. */
+function renderPerson(person) {
+  live.person = person ?? null;
+  const tag = $("count-person");
+  tag.hidden = !person;
+  setText(tag, person ? person.name : "");
+  $("rep-count-box").style.setProperty("--person", person?.colour ?? "var(--line)");
+}
+
+/** The controls that make sense now: in a set -1/+1 and End set, in a rest Skip and +30 s;
+Pause (or Resume) always, once the device is live. */
+function renderControls() {
+  const resting = live.training?.phase === "rest" && !live.set;
+  const shown = {
+    "ctl-minus": Boolean(live.set) && !live.paused,
+    "ctl-plus": Boolean(live.set) && !live.paused,
+    "ctl-end": Boolean(live.set) && !live.paused,
+    "ctl-skip": resting,
+    "ctl-longer": resting,
+    "ctl-pause": live.loaded,
+  };
+  for (const [id, on] of Object.entries(shown)) $(id).hidden = !on;
+  $("ctl-minus").disabled = !live.set?.reps;
+  const pause = $("ctl-pause");
+  pause.setAttribute("aria-pressed", String(live.paused));
+  setText(pause, live.paused ? "Resume counting" : "Pause");
+  $("set-controls").dataset.mode = live.paused ? "paused" : live.set ? "set" : resting ? "rest" : "ready";
+}
+
+/** A control's request; a refusal (the set ended meanwhile) shows in the cue box. */
+async function control(path, body = {}) {
+  try {
+    await api(path, { method: "POST", body });
+  } catch (error) {
+    showCue({ code: "control", message: `Not done: ${error.message}` }, { speak: false });
+  }
 }
 
 const restLeft = () => Math.max(0, (live.restEndsAt - performance.now()) / 1000);
@@ -112,7 +173,7 @@ function renderTraining(reps) {
   } else if (training?.target != null && (live.set || !live.lastSet)) {
     const toGo = live.set ? Math.max(0, training.target - reps) : training.target;
     goal = toGo === 0 ? "Done ✓" : live.set ? `${toGo} to go · target ${training.target}` : `Target ${training.target}`;
-    if (plan && !plan.done && plan.exercise === (training.exercise ?? live.exercise)) {
+    if (plan && !plan.done && training.in_plan && plan.exercise === (training.exercise ?? live.exercise)) {
       setText($("exercise"), `${exerciseName(plan.exercise)} · set ${plan.set} of ${plan.sets}`);
     }
   } else if (planDone) {
@@ -247,13 +308,40 @@ const TRAINING_BEEPS = {
   get_ready: { frequency: 660, seconds: 0.2 },
   rest_over: { frequency: 990, seconds: 0.45 },
   target_done: { frequency: 1320, seconds: 0.25 },
+  counting_for: { frequency: 523, seconds: 0.3 }, // a chime before the name
 };
 
+// They belong to a set or a rest: gone when the next set starts.
+const TRAINING_CODES = new Set(["to_go", "target_done", "get_ready", "rest_over", "plan_done"]);
+const COUNTING_FOR_MS = 8000;
+let countingForTimer = null;
+
 function onTrainingCue(cue) {
-  showCue(cue, { speak: false });
+  if (cue.code === "counting_for") showCountingFor(cue);
+  // "3 to go" is the goal line under the count already: said, not shown twice.
+  else if (cue.code !== "to_go") showCue(cue, { speak: false });
   if (TRAINING_BEEPS[cue.code]) beep(prefs, TRAINING_BEEPS[cue.code]);
-  if (prefs.speak) sayNext(prefs, cue.message.replace(": ", ", "));
+  if (prefs.speak || (cue.code === "counting_for" && prefs.enabled)) sayNext(prefs, cue.message.replace(": ", ", "));
 }
+
+/** "Counting for Ana · Change" at the start of a session: the reps go to whoever was chosen. */
+function showCountingFor(cue) {
+  const box = $("counting-for");
+  setText($("counting-for-text"), cue.message);
+  box.style.setProperty("--person", live.person?.colour ?? "var(--accent)");
+  box.hidden = false;
+  clearTimeout(countingForTimer);
+  countingForTimer = setTimeout(() => (box.hidden = true), COUNTING_FOR_MS);
+}
+
+$("counting-for-change").addEventListener("click", () => {
+  $("counting-for").hidden = true;
+  const people = document.querySelector(".people");
+  people.scrollIntoView({ block: "nearest" });
+  people.classList.add("choose");
+  setTimeout(() => people.classList.remove("choose"), 4000);
+  (document.querySelector('.person-chip[aria-pressed="false"]') ?? document.querySelector(".person-chip"))?.focus();
+});
 
 /** A personal record at a set's end: a toast, and said after the count. */
 function onRecord(record) {
@@ -289,9 +377,10 @@ function onState(state) {
   // "3 to go" belongs to the set: gone with it (a clip or a set can end short of the target).
   if (!open && $("cue-banner").dataset.code === "to_go") hideCue();
   live.training = state.training ?? null;
+  live.paused = Boolean(state.paused);
   const rest = live.training?.rest;
   live.restEndsAt = rest ? performance.now() + rest.remaining_s * 1000 : null;
-  if ("person" in state) showActive(state.person); // in /api/state and a stream's first state
+  if ("person" in state) onPerson(state.person); // in /api/state and a stream's first state
   if (first && !open) findLastSet();
   // Which form checks this camera view allows, and how to get the rest.
   const hint = $("view-hint");
@@ -312,6 +401,7 @@ function onRep(rep) {
   if (live.set?.set_id !== rep.set.set_id) {
     live.setStart = rep.t_start;
     live.setStartFor = rep.set.set_id;
+    if (TRAINING_CODES.has($("cue-banner").dataset.code)) hideCue(); // the last set's "Done"
   }
   live.set = rep.set;
   live.lastSet = null;
@@ -322,6 +412,11 @@ function onRep(rep) {
   const cue = rep.cues?.[0];
   if (cue) showCue(cue, { speak: false });
   say(prefs, count, cue ? cueSpeech(cue) : null);
+}
+
+function onPerson(person) {
+  showActive(person);
+  renderPerson(person);
 }
 
 function onSet(event) {
@@ -383,7 +478,7 @@ function overlayWarning(health) {
   if (OVERLAY_CAMERA_STATES.has(health.camera?.state)) {
     const camera = warnings.find((w) => w.kind === "camera");
     const title = camera?.message ?? (health.camera.state === "ended" ? "The video has ended." : "No camera found.");
-    return { kind: `camera-${health.camera.state}`, title, message: "", fix: camera?.fix ?? "", link: true, dismiss: true };
+    return { kind: `camera-${health.camera.state}`, title, message: camera?.detail ?? "", fix: camera?.fix ?? "", link: true, dismiss: true };
   }
   return null;
 }
@@ -405,7 +500,8 @@ function renderBanners(warnings) {
       banner.dataset.kind = warning.kind;
       const message = document.createElement("strong");
       message.textContent = warning.message;
-      banner.append(message, document.createTextNode(warning.fix ?? ""));
+      const detail = warning.detail ? ` (${warning.detail}) ` : "";
+      banner.append(message, document.createTextNode(`${detail}${warning.fix ?? ""}`));
       return banner;
     }),
   );
@@ -452,11 +548,11 @@ let drawPending = false;
 function onPose(pose) {
   live.pose = pose;
   live.poseT = pose.t;
+  sync.pose(pose); // drawn with its own picture, not before
   if (!drawPending) {
     drawPending = true;
     requestAnimationFrame(() => {
       drawPending = false;
-      drawPose(canvas, live.pose, overlay);
       renderTimer();
     });
   }
@@ -483,13 +579,27 @@ function startPreview() {
     window.addEventListener("load", startPreview, { once: true });
     return;
   }
-  if (source && previewShown()) image.src = `${image.dataset.src}?t=${Date.now()}`;
+  if (!source || !previewShown() || sync.running) return;
+  preview.dataset.streaming = "true";
+  sync
+    .start(`${frameCanvas.dataset.src}?t=${Date.now()}`)
+    .then((ended) => ended && retryPreview())
+    .catch(retryPreview);
+}
+
+/** The picture stopped (the device restarts, a network hiccup): try again shortly. */
+function retryPreview() {
+  sync.stop();
+  preview.classList.remove("has-image");
+  preview.dataset.streaming = "false";
+  if (source) setTimeout(startPreview, 2000);
 }
 
 function stopStreams() {
   source?.close();
   source = null;
-  image.removeAttribute("src");
+  sync.stop();
+  preview.dataset.streaming = "false";
   preview.classList.remove("has-image");
   clearTimeout(retryTimer);
 }
@@ -500,7 +610,7 @@ function connect() {
   source = new EventSource("/api/events");
   lastMessage = Date.now();
   const handlers = {
-    state: onState, rep: onRep, set: onSet, health: onHealth, pose: onPose, person: showActive,
+    state: onState, rep: onRep, set: onSet, health: onHealth, pose: onPose, person: onPerson,
     cue: (cue) => (cue.training ? onTrainingCue(cue) : showCue(cue)), record: onRecord,
   };
   for (const [kind, handler] of Object.entries(handlers)) {
@@ -569,17 +679,7 @@ document.addEventListener("visibilitychange", () => {
   else connect();
 });
 window.addEventListener("online", () => connect());
-image.addEventListener("load", () => {
-  preview.classList.add("has-image");
-  if (image.naturalWidth && image.naturalHeight) {
-    preview.style.aspectRatio = `${image.naturalWidth} / ${image.naturalHeight}`;
-  }
-});
-image.addEventListener("error", () => {
-  preview.classList.remove("has-image");
-  if (source) setTimeout(startPreview, 2000);
-});
-new ResizeObserver(() => drawPose(canvas, live.pose, overlay)).observe(canvas);
+new ResizeObserver(() => drawPose(canvas, sync.shown === null ? null : sync.poseFor(sync.shown), overlay)).observe(canvas);
 
 // --- preview on or off (tap the picture or the button) ------------------------------------
 
@@ -589,8 +689,11 @@ function renderPreview() {
   const button = $("preview-toggle");
   button.setAttribute("aria-pressed", String(shown));
   setText(button, shown ? "Hide camera" : "Show camera");
-  if (!shown) image.removeAttribute("src");
-  else if (!image.getAttribute("src")) startPreview();
+  if (!shown) {
+    sync.stop();
+    preview.dataset.streaming = "false";
+    preview.classList.remove("has-image");
+  } else if (!sync.running) startPreview();
 }
 
 function togglePreview() {
@@ -600,6 +703,15 @@ function togglePreview() {
 
 $("preview-toggle").addEventListener("click", togglePreview);
 preview.addEventListener("click", togglePreview);
+
+// --- controls for the moments the count is wrong -----------------------------------------
+
+$("ctl-minus").addEventListener("click", () => control("/api/live/adjust", { delta: -1 }));
+$("ctl-plus").addEventListener("click", () => control("/api/live/adjust", { delta: 1 }));
+$("ctl-end").addEventListener("click", () => control("/api/live/end-set"));
+$("ctl-skip").addEventListener("click", () => control("/api/live/rest", { action: "skip" }));
+$("ctl-longer").addEventListener("click", () => control("/api/live/rest", { action: "longer" }));
+$("ctl-pause").addEventListener("click", () => control("/api/live/pause", { paused: !live.paused }));
 
 // --- sound and keeping the screen on ------------------------------------------------------
 

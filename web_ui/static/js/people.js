@@ -1,12 +1,26 @@
 // "Who's training?" on the live page: one chip per person (colour and name); a tap switches who
 // trains (PUT /api/person, the device remembers it for every phone). "+ Add" and "Edit" open a
-// dialog for the name, colour, rest time, targets per exercise and the workout plan.
+// dialog for the name, colour, rest time, targets per exercise and the workout plan. Adding a
+// person does not switch to them (the one training keeps their set): a tap on their chip does.
+// A new person's colour is the first of PALETTE far from everyone else's.
 
 import { api, ApiError, setText } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 const EXERCISES = { squat: "Squats", pushup: "Push-ups" };
 const FIELDS = ["name", "colour", "rest_s", "targets", "plan"];
+// Easy to tell apart from each other and from the first person's blue (#1e88e5).
+const PALETTE = ["#e67e22", "#2ecc71", "#e84393", "#9b59b6", "#f1c40f", "#1abc9c", "#e74c3c", "#95a5a6"];
+const DISTINCT = 140; // the least RGB distance to every colour in use
+
+const rgb = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+const distance = (a, b) => Math.hypot(...rgb(a).map((v, i) => v - rgb(b)[i]));
+
+/** A colour for a new person: far from everyone's, else the least close. */
+export function newColour(used) {
+  const nearest = (colour) => Math.min(...used.map((u) => distance(colour, u)), Infinity);
+  return PALETTE.find((c) => nearest(c) >= DISTINCT) ?? [...PALETTE].sort((a, b) => nearest(b) - nearest(a))[0];
+}
 
 let people = [];
 let activeId = null;
@@ -97,7 +111,7 @@ function openDialog(person) {
   editing = person;
   setText($("person-dialog-title"), person ? `Edit ${person.name}` : "Add a person");
   $("p-name").value = person?.name ?? "";
-  $("p-colour").value = person?.colour ?? "#2e86de";
+  $("p-colour").value = person?.colour ?? newColour(people.map((p) => p.colour));
   $("p-rest").value = String(person?.rest_s ?? 90);
   for (const input of document.querySelectorAll(".target-row input")) {
     input.value = person?.targets?.[input.dataset.exercise] ?? "";
@@ -154,7 +168,6 @@ async function save(event) {
       const added = await api("/api/people", { method: "POST", body: { name: values.name, colour: values.colour, rest_s: values.rest_s } });
       id = (added.person ?? added).id;
       editing = added.person ?? added; // a failed PATCH below then edits the new person
-      await api("/api/person", { method: "PUT", body: { person_id: id } });
     }
     await api(`/api/people/${id}`, { method: "PATCH", body: values });
     $("person-dialog").close();

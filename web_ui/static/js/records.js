@@ -30,7 +30,8 @@ export function recordSentence(record) {
   return `New record${who}: ${what}, ${recordValue(record.record, record.value)} (was ${recordValue(record.record, record.previous)})`;
 }
 
-/** A short celebration at the top of the page; several records of one set queue up. */
+/** A short celebration at the bottom of the page (the top bar stays usable); several records
+of one set queue up. */
 export function showRecordToast(record) {
   let box = document.getElementById("record-toasts");
   if (!box) {

@@ -25,12 +25,57 @@ let schema = null;
 
 const fieldId = (path) => `f-${path.replaceAll(".", "-").replaceAll("_", "-")}`;
 
-function title(name, spec) {
+// Labels in plain words where the setting's key does not read as one.
+const LABELS = {
+  "camera.source": "Camera or video",
+  "camera.fps": "Frames per second",
+  "camera.file_pace": "Video file speed",
+  "camera.file_loop": "Play a video file again and again",
+  "camera.preview_width": "Preview width on the phone (pixels)",
+  "camera.preview_height": "Preview height on the phone (pixels)",
+  "camera.width": "Picture width (pixels)",
+  "camera.height": "Picture height (pixels)",
+  "workout.mode": "Exercise",
+  "workout.set_idle_s": "Set ends after (seconds without a rep)",
+  "workout.session_gap_s": "New session after (seconds without a set)",
+  "model.name": "Pose model",
+  "model.accelerator": "Runs on",
+  "model.precision": "Number precision",
+  "model.edgetpu_library": "Coral (Edge TPU) driver file",
+  "model.threads": "CPU threads for the model",
+  "mqtt.enabled": "Send the count to Home Assistant",
+  "mqtt.host": "Broker address",
+  "mqtt.port": "Broker port",
+  "mqtt.username": "Broker user name",
+  "mqtt.password": "Broker password",
+  "mqtt.topic_prefix": "Topic name start",
+  "mqtt.discovery_prefix": "Home Assistant discovery topic",
+  "server.host": "Listen on address",
+  "server.port": "Web port",
+  "server.allowed_hosts": "Names the page may be opened by",
+  "server.threads": "Web server threads",
+  "server.preview_fps": "Preview pictures per second",
+  "server.preview_quality": "Preview picture quality (JPEG, 1-95)",
+  "server.login_days": "Stay logged in for (days without a visit)",
+  "server.login_max_days": "Log in again at the latest after (days)",
+  "storage.warn_free_mb": "Warn when free disk space is under (MB)",
+};
+// Choices in plain words (the value sent stays the setting's).
+const CHOICES = {
+  auto: "Automatic", realtime: "Real time", fast: "As fast as possible", cpu: "CPU", edgetpu: "Coral USB Accelerator (Edge TPU)",
+  lightning: "Lightning (fast)", thunder: "Thunder (more accurate, slower)", int8: "8-bit (fastest)", float16: "16-bit (more exact)",
+  squat: "Squats only", pushup: "Push-ups only",
+};
+
+function title(name, spec, path = "") {
+  if (LABELS[path]) return LABELS[path];
   const text = (spec.title ?? name).replace(/ S$/, " (seconds)").replace(/^Fps$/, "Frames per second");
   return text.charAt(0) + text.slice(1).toLowerCase();
 }
 
-function hint(spec) {
+const choiceLabel = (path, option) => (path === "workout.mode" && option === "auto" ? "Recognised by itself" : CHOICES[option] ?? option);
+
+function hint(spec, path = "") {
   const parts = [];
   const low = spec.minimum ?? spec.exclusiveMinimum;
   const high = spec.maximum ?? spec.exclusiveMaximum;
@@ -39,9 +84,10 @@ function hint(spec) {
   else if (low !== undefined) parts.push(`At least ${low}.`);
   else if (high !== undefined) parts.push(`At most ${high}.`);
   if (spec.multipleOf) parts.push(`A multiple of ${spec.multipleOf}.`);
-  if (spec.default !== undefined) {
-    const value = Array.isArray(spec.default) ? spec.default.join(", ") || "none" : String(spec.default);
-    parts.push(`Default: ${value}.`);
+  if (spec.default !== undefined && spec.default !== null) {
+    const value = Array.isArray(spec.default) ? spec.default.join(", ") : String(spec.default);
+    const shown = spec.enum ? choiceLabel(path, value) : spec.type === "boolean" ? (spec.default ? "on" : "off") : value;
+    parts.push(value === "" ? "Empty by default." : `Default: ${shown}.`);
   }
   return parts.join(" ");
 }
@@ -57,7 +103,7 @@ function input(path, spec) {
   const attrs = { id: fieldId(path), name: path, "aria-describedby": `${fieldId(path)}-help ${fieldId(path)}-error` };
   if (spec.enum) {
     const select = element("select", attrs);
-    for (const option of spec.enum) select.append(element("option", { value: option }, option));
+    for (const option of spec.enum) select.append(element("option", { value: option }, choiceLabel(path, option)));
     return select;
   }
   if (spec.type === "boolean") return element("input", { ...attrs, type: "checkbox" });
@@ -72,9 +118,9 @@ function input(path, spec) {
 function fieldRow(path, name, spec) {
   const row = element("div", { class: spec.type === "boolean" ? "field check" : "field" });
   const control = input(path, spec);
-  const label = element("label", { for: control.id }, title(name, spec));
+  const label = element("label", { for: control.id }, title(name, spec, path));
   const help = element("p", { class: "help", id: `${control.id}-help` });
-  help.textContent = [spec.description, spec.type === "array" ? "One per line." : "", hint(spec)].filter(Boolean).join(" ");
+  help.textContent = [spec.description, spec.type === "array" ? "One per line." : "", hint(spec, path)].filter(Boolean).join(" ");
   const error = element("p", { class: "error", id: `${control.id}-error` });
   const reset = element("button", { type: "button", class: "reset", id: `${control.id}-reset`, hidden: "" }, "Use the default");
   reset.setAttribute("aria-label", `${label.textContent}: use the default`);
@@ -109,6 +155,12 @@ function fieldName(path) {
   return label ? `${label.textContent}${group ? ` (${group.toLowerCase()})` : ""}` : path;
 }
 
+/** A field's label alone ("Broker port"). */
+function fieldLabel(path) {
+  const control = $(fieldId(path));
+  return (control && document.querySelector(`label[for="${control.id}"]`)?.textContent) ?? path;
+}
+
 function build() {
   const basic = $("settings-fields");
   const advanced = $("advanced-fields");
@@ -126,6 +178,7 @@ function build() {
     if (group.id === "model") details.append(element("p", { class: "running", id: "running", role: "status" }, "Checking what is running…"));
     for (const path of groupPaths(group)) details.append(fieldRow(path, path.split(".")[1], fieldSpec(path)));
     if (group.id === "camera") details.append(cameraTest());
+    if (group.id === "mqtt") details.append(mqttTest());
     const reset = element("button", { type: "button", class: "reset-section", "data-group": group.id }, `Reset “${group.title}” to defaults`);
     reset.addEventListener("click", () => resetFields(groupPaths(group)));
     details.append(reset);
@@ -180,6 +233,53 @@ function cameraTest() {
   });
   const placement = element("a", { href: "/placement", class: "button" }, "Check where the camera stands");
   box.append(button, note, image, placement);
+  return box;
+}
+
+// --- Home Assistant: the connection's state and a test -------------------------------------
+
+const MQTT_STATES = { off: "Off", connecting: "Connecting…", connected: "Connected", unreachable: "Cannot reach the broker" };
+
+/** The publisher's state from /api/health, in words. */
+async function showMqttState() {
+  const health = await api("/api/health").catch(() => null);
+  const state = health?.mqtt?.state ?? "unknown";
+  const words = MQTT_STATES[state] ?? state.charAt(0).toUpperCase() + state.slice(1);
+  const line = $("mqtt-state");
+  setText(line, `Now: ${words}${health?.mqtt?.broker ? ` (${health.mqtt.broker})` : ""}`);
+  line.dataset.state = state === "connected" ? "ok" : state === "off" ? "" : "bad";
+}
+
+/** Try the broker with the form's values (saved or not): what failed, in words. */
+async function testMqtt() {
+  const result = $("mqtt-test-status");
+  const values = {};
+  for (const path of groupPaths(GROUPS.find((g) => g.id === "mqtt"))) {
+    const name = path.split(".")[1];
+    if (name !== "enabled") values[name] = read($(fieldId(path)), fieldSpec(path));
+  }
+  setText(result, "Testing…");
+  result.classList.remove("error");
+  try {
+    const answer = await api("/api/mqtt/test", { method: "POST", body: values });
+    setText(result, answer.ok ? `${answer.message}.` : `Connection failed (${answer.failure}): ${answer.message}.`);
+    result.classList.toggle("error", !answer.ok);
+    return answer;
+  } catch (error) {
+    if (error instanceof ApiError && error.body.fields) showErrors(error.body.fields);
+    setText(result, `Not tested: ${error.message}`);
+    result.classList.add("error");
+    return null;
+  }
+}
+
+function mqttTest() {
+  const box = element("div", { class: "mqtt-test" });
+  const state = element("p", { class: "running", id: "mqtt-state", role: "status" }, "Now: …");
+  const button = element("button", { type: "button", id: "mqtt-test" }, "Test connection");
+  const note = element("p", { class: "help", id: "mqtt-test-status", role: "status", "aria-live": "polite" }, "Tries the broker with the values above, saved or not.");
+  button.addEventListener("click", testMqtt);
+  box.append(state, button, note);
   return box;
 }
 
@@ -338,10 +438,17 @@ async function save(event) {
     const names = Object.entries(diff).flatMap(([section, values]) => Object.keys(values).map((name) => fieldName(`${section}.${name}`)));
     setText($("save-status"), `Saved: ${names.join(", ")}.${restart}`);
     showRunning();
+    if (diff.mqtt && saved.mqtt.enabled) {
+      // Saved is not connected: say at once when the broker cannot be reached.
+      const answer = await testMqtt();
+      if (answer && !answer.ok) setText($("save-status"), `Saved, but Home Assistant is not connected: ${answer.message}.`);
+      setTimeout(showMqttState, 2000);
+    } else if (diff.mqtt) showMqttState();
   } catch (error) {
     if (error instanceof ApiError && error.body.fields) {
-      const names = [...new Set(error.body.fields.map((f) => fieldName(controlFor(f.field)?.name ?? f.field)))];
-      setText($("save-status"), `Not saved: check ${names.join(", ")} (the message is at the field).`);
+      const names = [...new Set(error.body.fields.map((f) => fieldLabel(controlFor(f.field)?.name ?? f.field)))];
+      const which = names.length === 1 ? `“${names[0]}” needs a fix` : `${names.length} fields need a fix: ${names.map((n) => `“${n}”`).join(", ")}`;
+      setText($("save-status"), `Not saved: ${which}. See the message at the field.`);
       showErrors(error.body.fields);
     } else {
       setText($("save-status"), `Not saved: ${error.message}`);
@@ -454,6 +561,7 @@ async function main() {
     build();
     fill(saved);
     showRunning();
+    showMqttState();
     openLinkedSection(); // the sections exist only now
   } catch (error) {
     setText($("settings-fields"), `Could not load the settings: ${error.message}`);
