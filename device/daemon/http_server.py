@@ -32,6 +32,7 @@ IDLE_S = 30
 CLEANUP_S = 1
 PER_ADDRESS = 32
 CONNECTIONS = 1000
+BODY_MAX = 33 << 20  # a backup upload (device.daemon.backup.MAX_UPLOAD_BYTES) and its framing
 SPARE_FDS = 128  # for the history, the camera, the model and logs
 
 
@@ -109,7 +110,7 @@ def create_server(
         host=host,
         port=port,
         threads=threads,
-        max_request_body_size=1 << 20,
+        max_request_body_size=BODY_MAX,
         connection_limit=max(limit, 2 * PER_ADDRESS),
         channel_timeout=IDLE_S,
         cleanup_interval=CLEANUP_S,
