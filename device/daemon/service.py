@@ -31,7 +31,7 @@ from device.capture.preview import PreviewBuffer
 from device.capture.runner import Backoff
 from device.capture.source import CaptureOptions, FrameSource
 from device.capture.sources import open_source, parse_source
-from device.daemon import backup, config, health, http_server, mqtt
+from device.daemon import addresses, backup, config, health, http_server, mqtt
 from device.daemon.events import EventBus
 from device.daemon.live import LivePipeline, PoseStage, Tracker
 from device.daemon.sdnotify import Notifier
@@ -159,8 +159,13 @@ class Daemon:
         self._start_mqtt()
         self._server_thread = threading.Thread(target=self.server.run, name="http", daemon=True)
         self._server_thread.start()
-        url_host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
-        log.info("serving on http://%s:%d", url_host, self.port)
+        urls = addresses.phone_urls(self.host, self.port)
+        if urls:
+            log.info("serving: open %s on a phone on this network", " or ".join(urls))
+        else:
+            log.info(
+                "serving on http://%s:%d, this machine only (server.host)", self.host, self.port
+            )
         self.notifier.ready(f"serving on port {self.port}")
 
     def _listen(self) -> http_server.GuardedServer:
