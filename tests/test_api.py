@@ -133,7 +133,7 @@ def test_form_setup_and_login_pages(daemon):
     done = browser.post(
         "/setup", data={"csrf_token": token, "password": PASSWORD, "confirm": PASSWORD}
     )
-    assert done.status_code == 302 and done.headers["Location"] == "/placement"  # first run
+    assert done.status_code == 302 and done.headers["Location"] == "/welcome"  # first run
     assert browser.get("/").status_code == 200
     other = daemon.app.test_client()
     assert other.get("/").headers["Location"].endswith("/login")

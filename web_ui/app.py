@@ -10,7 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
 from device import jsonout
-from web_ui import api, auth, backup_api, cameras_api, errors, pages
+from web_ui import api, auth, backup_api, cameras_api, errors, pages, welcome
 from web_ui.credentials import Credentials
 from web_ui.logins import LoginStore
 from web_ui.streams import API_THREADS, StreamSlots
@@ -69,6 +69,7 @@ def create_app(daemon, auth_path: Path) -> Flask:
     app.register_blueprint(backup_api.bp)
     app.register_blueprint(cameras_api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(welcome.bp)
     errors.register(app)
 
     @app.after_request
