@@ -213,6 +213,9 @@ def test_suite(suite: str, debs: tuple[Path, Path, Path]) -> None:
         total = counted(client)
         assert reps - 1 <= total <= reps_max + 1, f"counted {total}, truth {reps}-{reps_max}"
         log(f"counted {total} reps of {CLIP} (truth {reps}-{reps_max}) through the API")
+        # No camera from now on, so no restart counts the clip again.
+        status, answer = client.json("PUT", "/api/settings", {"camera": {"source": "/dev/video99"}})
+        assert status == 200, answer
 
         doctor = machine.sh("runuser -u repcounter -- repcounter doctor", check=False)
         log("doctor inside:\n" + doctor.stdout)

@@ -179,7 +179,7 @@ def test_nightly_backups_keep_the_last_seven(tmp_path):
         backup.write_backup(store.path, config.Settings(), dest, "test")
         made.append(dest)
 
-    nightly = backup.AutoBackup(tmp_path / "backups", make)
+    nightly = backup.AutoBackup(tmp_path / "backups", make, lambda: 0, first_after_s=0)
     start = datetime(2026, 3, 1, 14, 0).timestamp()  # afternoon: none yet, so one now
     for day in range(10):
         for hour in (0, 2, 4, 12):  # due after 03:00 each night, once
@@ -194,6 +194,18 @@ def test_nightly_backups_keep_the_last_seven(tmp_path):
     assert kept == made[-7:]
     checked = backup.check_backup(kept[-1], tmp_path)
     assert checked.manifest["schema"] == len(MIGRATIONS)
+
+
+def test_no_nightly_backup_soon_after_a_start_or_on_a_full_disk(tmp_path):
+    made = []
+    start = datetime(2026, 3, 1, 14, 0).timestamp()
+    nightly = backup.AutoBackup(tmp_path, made.append, lambda: 0, first_after_s=600)
+    assert nightly.tick(start) is None and nightly.tick(start + 599) is None
+    nightly.tick(start + 600).join(10)
+    assert len(made) == 1
+    huge = backup.AutoBackup(tmp_path / "b", made.append, lambda: 1 << 60, first_after_s=0)
+    huge.tick(start).join(10)
+    assert len(made) == 1 and "free some space" in huge.error
 
 
 def _database_at(path: Path, schema: int) -> None:

@@ -61,6 +61,8 @@ LEFT_OUT = {
 AUTO_KEEP = 7
 AUTO_HOUR = 3  # local time of the nightly backup
 AUTO_PREFIX = "repcounter-auto-"
+AUTO_FIRST_AFTER_S = 600.0  # not in the first minutes after a start (restarts, tests)
+AUTO_MARGIN_BYTES = 16 * 1024 * 1024
 
 
 class BackupInvalid(RepCounterError):
@@ -285,18 +287,35 @@ class AutoBackup:
     """A backup each night into folder, keeping the last `keep`. tick() is cheap and is called
     by the daemon's supervisor loop; the backup itself runs in a thread of its own."""
 
-    def __init__(self, folder: Path, make: Callable[[Path], object], keep: int = AUTO_KEEP) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        make: Callable[[Path], object],
+        size: Callable[[], int],
+        keep: int = AUTO_KEEP,
+        first_after_s: float = AUTO_FIRST_AFTER_S,
+    ) -> None:
+        """make(dest) writes a backup; size() is the history's size in bytes (the free space
+        a backup needs is twice that, plus a margin)."""
         self.folder = folder
         self._make = make
+        self._size = size
         self.keep = keep
         self.error: str | None = None
         self._thread: threading.Thread | None = None
         self._checked_at = float("-inf")
+        self._first_at: float | None = None
+        self._first_after_s = first_after_s
 
     def tick(self, now: float | None = None, every_s: float = 60.0) -> threading.Thread | None:
-        """Start the backup when one is due (none made since the last AUTO_HOUR); the thread."""
+        """Start the backup when one is due (none made since the last AUTO_HOUR, and the daemon
+        has run for first_after_s); the thread."""
         now = time.time() if now is None else now
-        if now - self._checked_at < every_s or (self._thread and self._thread.is_alive()):
+        if self._first_at is None:
+            self._first_at = now + self._first_after_s
+        if now < self._first_at or now - self._checked_at < every_s:
+            return None
+        if self._thread and self._thread.is_alive():
             return None
         self._checked_at = now
         newest = auto_backups(self.folder)
@@ -319,6 +338,11 @@ class AutoBackup:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
         dest = self.folder / f"{AUTO_PREFIX}{stamp}.zip"
         try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            needed = 2 * self._size() + AUTO_MARGIN_BYTES
+            free = shutil.disk_usage(self.folder).free
+            if free < needed:  # the history's disk matters more than a backup
+                raise OSError(f"{free} bytes free, {needed} needed: free some space")
             self._make(dest)
         except (OSError, sqlite3.Error) as exc:
             self.error = f"the nightly backup failed: {exc}"

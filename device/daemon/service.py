@@ -136,7 +136,9 @@ class Daemon:
         self._server_thread: threading.Thread | None = None
         self._settings_lock = threading.Lock()
         self._restore_lock = threading.Lock()
-        self.auto_backup = backup.AutoBackup(data_dir / "backups", self.write_backup)
+        self.auto_backup = backup.AutoBackup(
+            data_dir / "backups", self.write_backup, self._history_bytes
+        )
         self.notifier = Notifier()
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -423,6 +425,10 @@ class Daemon:
             changes["server"].update(host=self.settings.server.host, port=self.settings.server.port)
             answer = self.update_settings(changes)
         return {**answer, "restored_from": copies[-1].name, "dropped": dropped}
+
+    def _history_bytes(self) -> int:
+        path = self.data_dir / "history.sqlite3"
+        return path.stat().st_size if path.exists() else 0
 
     def write_backup(self, dest: Path) -> dict:
         """A backup file of the history and settings at dest (device.daemon.backup)."""
