@@ -322,6 +322,7 @@ def test_live_page_counts_the_clip_with_skeleton_and_cues(phone, server: str, cl
     # Point the appliance at the clip through the settings page, as a user picks a camera.
     settings = phone.new_page()
     settings.goto("/settings")
+    settings.select_option("#f-camera-source-choice", "other")  # a file: not in the camera list
     settings.fill("#f-camera-source", str(path))
     settings.select_option("#f-camera-file-pace", "realtime")
     settings.click("#save")
@@ -468,7 +469,7 @@ def test_history_lists_the_set(phone, clip) -> None:
 def test_settings_save_and_show_the_servers_validation_error(phone) -> None:
     page = phone.new_page()
     page.goto("/settings")
-    sync_api.expect(page.locator("#f-camera-source")).to_be_visible()
+    sync_api.expect(page.locator("#f-camera-source-choice")).to_be_visible()  # the camera list
     screenshot(page, "settings", publish=True)
     # The counting thresholds are folded under "Advanced", with a warning.
     sync_api.expect(page.locator("#f-exercise-min-keypoint-score")).to_be_hidden()
