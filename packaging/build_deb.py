@@ -183,8 +183,8 @@ def build(arch: str, version: str, out: Path) -> Path:
                 path.chmod(0o644)
         out.mkdir(parents=True, exist_ok=True)
         deb = out / f"repcounter_{version}_{arch}.deb"
-        # The wheels are zip files already: xz would spend minutes to gain little.
-        run("dpkg-deb", "--root-owner-group", "-Zgzip", "-z6", "--build", stage, deb)
+        # The wheels are zip files already: more compression would spend minutes to gain little.
+        run("dpkg-deb", "--root-owner-group", "-Zgzip", "-z1", "--build", stage, deb)
     return deb
 
 

@@ -1,13 +1,15 @@
 """`make test-deb`: the Debian package on a booted Debian (systemd as PID 1, systemd-nspawn).
 
-For each suite (default: bookworm trixie), on a copy of a cached minimal root file system:
-install the package offline, wait for the unit to be active (Type=notify: ready means serving),
-do the first-run setup and count a clip through the API from the host, run `repcounter doctor`
-inside, refuse an older package over a newer history (nothing changed), upgrade to a rebuilt
-package with a higher version and check that the history and the login survived, then remove
-(history kept) and purge (history gone). Needs root, mmdebstrap and systemd-container; the root
-file systems are cached in ~/.cache/repcounter-deb/rootfs. The container shares the host's
-network; the service gets a free port through a settings file written before the install.
+Builds the package (and lints it when lintian is installed). For each suite (default: bookworm
+trixie), on a copy of a cached minimal root file system: install the package offline, wait for
+the unit to be active (Type=notify: ready means serving), check the unit's hardening in the
+running service, do the first-run setup and count a clip through the API from the host, run
+`repcounter doctor` inside, refuse an older package over a newer history (nothing changed),
+upgrade to a rebuilt package with a higher version and check that the history and the login
+survived, then remove (history kept) and purge (history gone). Needs root, mmdebstrap and
+systemd-container; the root file systems are cached in ~/.cache/repcounter-deb/rootfs. The
+container shares the host's network; the service gets a free port through a settings file
+written before the install.
 
 Usage: python packaging/test_deb.py [--arch amd64] SUITE...
 """
@@ -168,6 +170,41 @@ def set_schema(machine: Machine, version: int) -> None:
     machine.sh(f'python3 -c "{script}"')
 
 
+HARDENING_SCRIPT = r"""
+pid=$(systemctl show -p MainPID --value repcounter)
+grep -E '^(NoNewPrivs|Seccomp|CapEff|CapBnd|CapAmb):' /proc/$pid/status
+[ "$(readlink /proc/$pid/ns/mnt)" != "$(readlink /proc/1/ns/mnt)" ] && echo "own mounts: yes"
+touch /tmp/host-side
+in_service() { nsenter -t "$pid" -m "$@" >/dev/null 2>&1 && echo yes || echo no; }
+echo "writes /usr: $(in_service touch /usr/.probe)"
+echo "writes /var/lib/repcounter: $(in_service touch /var/lib/repcounter/.probe)"
+echo "sees the host's /tmp: $(in_service test -e /tmp/host-side)"
+echo "sees /root: $(in_service sh -c 'ls -A /root | grep -q .')"  # it holds the .deb
+nsenter -t "$pid" -m rm -f /var/lib/repcounter/.probe
+"""
+EXPECTED_HARDENING = {
+    "NoNewPrivs": "1",  # NoNewPrivileges=
+    "Seccomp": "2",  # SystemCallFilter=
+    "CapEff": "0" * 16,  # CapabilityBoundingSet= (empty), User=
+    "CapBnd": "0" * 16,
+    "CapAmb": "0" * 16,  # AmbientCapabilities=
+    "own mounts": "yes",
+    "writes /usr": "no",  # ProtectSystem=strict
+    "writes /var/lib/repcounter": "yes",  # StateDirectory=
+    "sees the host's /tmp": "no",  # PrivateTmp=
+    "sees /root": "no",  # ProtectHome=
+}
+
+
+def check_hardening(machine: Machine) -> list[str]:
+    """What the kernel shows of the unit's hardening in the running service, checked from
+    inside its own mount namespace; the lines it read."""
+    lines = machine.sh(HARDENING_SCRIPT).stdout.splitlines()
+    found = {key.strip(): value.strip() for key, value in (line.split(":", 1) for line in lines)}
+    assert found == EXPECTED_HARDENING, found
+    return lines
+
+
 def expected_reps() -> tuple[int, int]:
     with (CLIPS / "truth.tsv").open(newline="") as handle:
         row = next(r for r in csv.DictReader(handle, delimiter="\t") if r["file"] == CLIP)
@@ -199,6 +236,7 @@ def test_suite(suite: str, debs: tuple[Path, Path, Path]) -> None:
         journal = machine.sh("journalctl -u repcounter --no-pager", check=False).stdout
         assert "Failed to" not in journal, journal  # every hardening line of the unit holds
         assert f".local:{port}" in journal, journal  # serve logs the phone's addresses
+        log("hardening in effect:\n" + "\n".join(check_hardening(machine)))
 
         client = ApiClient("127.0.0.1", port, timeout=30)
         client.log_in(PASSWORD)  # first-run setup, from the host
@@ -271,6 +309,9 @@ def main() -> int:
     old = build_deb.build(args.arch, base, out)
     new = build_deb.build(args.arch, f"{base}+test1", out)
     older = build_deb.build(args.arch, f"{base}~test0", out)  # the schema check of preinst
+    if shutil.which("lintian"):  # clean, apart from the tag its override file explains
+        subprocess.run(["lintian", "--fail-on", "error,warning", str(old)], check=True)
+        log("lintian: clean")
     for suite in args.suites:
         test_suite(suite, (old, new, older))
     return 0
