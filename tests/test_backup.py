@@ -253,3 +253,34 @@ def test_an_older_program_refuses_a_newer_history_and_changes_nothing(tmp_path):
     with pytest.raises(StoreError, match=r"newer than this program.s \d+: update RepCounter"):
         Store(path)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_a_restore_that_cannot_be_loaded_puts_the_previous_history_back(
+    tmp_path,
+    clip,  # noqa: F811
+    made_backup,
+    monkeypatch,
+):
+    data, _ = made_backup
+    with serve(tmp_path / "new", clip, SETTINGS) as daemon:
+        client, token = logged_in_client(daemon)
+        assert wait_until(lambda: _reps(daemon) >= 1)
+        quiet(daemon)
+        before = tables(daemon.store.path)
+        store = daemon.store
+        real_people = store.people
+        calls = []
+
+        def failing_once():  # the restored history fails to load the first time it is read
+            calls.append(1)
+            if len(calls) == 1:
+                raise sqlite3.DatabaseError("database disk image is malformed")
+            return real_people()
+
+        monkeypatch.setattr(store, "people", failing_once)
+        answer = upload(client, token, data)
+        assert answer.status_code == 500 and "nothing changed" in answer.json["error"]
+        monkeypatch.undo()
+        assert daemon.pipeline is not None  # counting again
+        quiet(daemon)
+        assert tables(daemon.store.path) == before
