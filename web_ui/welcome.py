@@ -8,8 +8,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, url_for
 from werkzeug.wrappers import Response
 
+from device.daemon import config, mqtt_check
 from device.daemon.addresses import phone_urls
-from device.daemon.mqtt_check import check_broker
 from web_ui import auth
 from web_ui.auth import require_login
 from web_ui.body import json_body
@@ -32,25 +32,19 @@ def page() -> str | Response:
     )  # fmt: skip
 
 
-@bp.post("/api/mqtt/check")
-def mqtt_check():
-    """Try the broker in the body ({host, port, username, password}; a password left out is
-    the saved one): {ok, step, message}, naming what failed."""
+@bp.post("/api/mqtt/test")
+def mqtt_test():
+    """Try a broker once with the saved MQTT settings and the changes in the body: {"ok",
+    "failure", "message"} (device.daemon.mqtt_check). The same route as issue 21's
+    web_ui.api.mqtt_test, which the settings page uses: once both are merged, this copy goes."""
     denied = require_login()
     if denied is not None:
         return denied
-    body = json_body()
-    saved = current_app.extensions["daemon"].settings.mqtt
-    host = body.get("host")
-    port = body.get("port", 1883)
-    if not isinstance(host, str) or not host.strip():
-        return json_error(422, "the broker's address is needed", "host")
-    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
-        return json_error(422, "a port from 1 to 65535 (Mosquitto's is 1883)", "port")
-    username = body.get("username", "")
-    password = body.get("password")
-    if password is None:
-        password = saved.password
-    if not isinstance(username, str) or not isinstance(password, str):
-        return json_error(422, "user name and password must be text", "username")
-    return check_broker(host.strip(), port, username, password)
+    daemon = current_app.extensions["daemon"]
+    merged = config.merge(daemon.settings.model_dump(mode="json"), {"mqtt": json_body()})
+    merged["mqtt"]["enabled"] = True  # testing an address is asking to use it
+    try:
+        settings = config.validate(merged).mqtt
+    except config.SettingsInvalid as exc:
+        return json_error(422, str(exc), exc.fields[0]["field"], fields=exc.fields)
+    return mqtt_check.check(settings)

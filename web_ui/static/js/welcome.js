@@ -77,7 +77,7 @@ async function testBroker() {
   const status = $("mqtt-status");
   setText(status, "Connecting…");
   try {
-    const result = await api("/api/mqtt/check", { method: "POST", body: broker() });
+    const result = await api("/api/mqtt/test", { method: "POST", body: broker() });
     status.classList.toggle("error", !result.ok);
     setText(status, result.ok ? `It works: ${result.message}.` : `It did not work: ${result.message}.`);
     return result.ok;
