@@ -591,10 +591,10 @@ class Daemon:
                 "total_bytes": usage.total,
             },
             "history_bytes": db.stat().st_size if db.exists() else 0,
+            "backups": self.auto_backup.status(),
             "storage": storage,
             "clients": self.bus.subscriber_count,
             "mqtt": self.mqtt.status() if self.mqtt else {"state": "off"},
-            "backups": self.auto_backup.status(),
             "rss_bytes": rss_bytes(),
         }
 
