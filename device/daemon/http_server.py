@@ -32,7 +32,6 @@ IDLE_S = 30
 CLEANUP_S = 1
 PER_ADDRESS = 32
 CONNECTIONS = 1000
-BODY_MAX = 33 << 20  # a backup upload (device.daemon.backup.MAX_UPLOAD_BYTES) and its framing
 SPARE_FDS = 128  # for the history, the camera, the model and logs
 
 
@@ -98,6 +97,9 @@ def _descriptor_limit(wanted: int) -> int:
         except (OSError, ValueError):
             pass
     return soft
+
+
+BODY_MAX = 33 << 20  # a backup upload (device.daemon.backup.MAX_UPLOAD_BYTES) and its framing
 
 
 def create_server(

@@ -35,7 +35,7 @@ from device.daemon import addresses, backup, config, health, http_server, mqtt
 from device.daemon.events import EventBus
 from device.daemon.live import LivePipeline, PoseStage, Tracker
 from device.daemon.sdnotify import Notifier
-from device.daemon.store import Store, StoreError
+from device.daemon.store import Store
 from device.daemon.training import Trainee, Training
 from device.daemon.workout import Workout
 from device.errors import RepCounterError
@@ -123,6 +123,10 @@ class Daemon:
             self.settings.camera.preview_height,
             self.settings.server.preview_quality,
         )
+        self._restore_lock = threading.Lock()
+        self.auto_backup = backup.AutoBackup(
+            data_dir / "backups", self.write_backup, self._history_bytes
+        )
         self.store: Store | None = None
         self.workout: Workout | None = None
         self.training = Training(session_gap_s=self.settings.workout.session_gap_s)
@@ -135,10 +139,6 @@ class Daemon:
         self.server: Any = None
         self._server_thread: threading.Thread | None = None
         self._settings_lock = threading.Lock()
-        self._restore_lock = threading.Lock()
-        self.auto_backup = backup.AutoBackup(
-            data_dir / "backups", self.write_backup, self._history_bytes
-        )
         self.notifier = Notifier()
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -455,7 +455,7 @@ class Daemon:
                 try:
                     self.store.replace_from(checked.history)
                     self.store.people()
-                except (sqlite3.Error, StoreError) as exc:
+                except (sqlite3.Error, RepCounterError) as exc:  # StoreError among them
                     self.store.replace_from(aside / backup.HISTORY)
                     raise backup.BackupInvalid(
                         500, f"the restored history could not be loaded ({exc}): nothing changed"
