@@ -26,6 +26,23 @@ lint: $(BIN)/repcounter
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+.PHONY: deb test-deb
+
+# The Debian package: dist/repcounter_<version>_<arch>.deb for each of DEB_ARCHES, carrying the
+# wheels of every dependency for Python 3.11 (Bookworm) and 3.13 (Trixie); docs/packaging.md.
+DEB_ARCHES ?= amd64 arm64
+
+deb: $(BIN)/repcounter
+	for arch in $(DEB_ARCHES); do $(BIN)/python packaging/build_deb.py --arch $$arch || exit 1; done
+
+# The package on booted Debian systems (systemd-nspawn): install offline, setup and a clip counted
+# through the API, doctor, a refused downgrade, upgrade, remove, purge. Needs root, mmdebstrap and
+# systemd-container; caches the root file systems in ~/.cache/repcounter-deb.
+DEB_SUITES ?= bookworm trixie
+
+test-deb: $(BIN)/repcounter
+	$(BIN)/python packaging/test_deb.py $(DEB_SUITES)
+
 # `make models` rebuilds models/*.tflite from the pinned npm package (needs npm). TensorFlow only
 # lives in .venv-convert, never in .venv or on the device.
 CONVERT_BIN := .venv-convert/bin

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from device.capture.runner import Backoff
-from device.daemon import config, service
+from device.daemon import config, http_server, service
 from device.daemon.api_client import ApiClient
 from device.daemon.service import Daemon
 from tests.test_serve_pipeline import FakePose, FakeTracker
@@ -133,7 +133,7 @@ def test_form_setup_and_login_pages(daemon):
     done = browser.post(
         "/setup", data={"csrf_token": token, "password": PASSWORD, "confirm": PASSWORD}
     )
-    assert done.status_code == 302 and done.headers["Location"] == "/placement"  # first run
+    assert done.status_code == 302 and done.headers["Location"] == "/welcome"  # first run
     assert browser.get("/").status_code == 200
     other = daemon.app.test_client()
     assert other.get("/").headers["Location"].endswith("/login")
@@ -487,12 +487,14 @@ def test_real_server_rejects_bad_host_and_huge_bodies(daemon):
     client.log_in(PASSWORD)
     status, _, body = client.request("GET", "/api/health", headers={"Host": "evil.example"})
     assert status == 400 and json.loads(body)["field"] == "Host"
-    # A 2 MiB body is refused from its headers alone, before any of it is read.
+    # A body over the server's limit is refused from its headers alone, before any is read.
     with socket.create_connection(("127.0.0.1", daemon.port), timeout=10) as raw:
         raw.sendall(
             b"PUT /api/settings HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             b"Cookie: repcounter_session=" + client.cookie.encode() + b"\r\n"
-            b"X-CSRF-Token: " + client.csrf.encode() + b"\r\nContent-Length: 2097152\r\n\r\n{"
+            b"X-CSRF-Token: "
+            + client.csrf.encode()
+            + b"\r\nContent-Length: %d\r\n\r\n{" % (http_server.BODY_MAX + 1)
         )
         raw.shutdown(socket.SHUT_WR)
         answer = b""

@@ -190,7 +190,8 @@ def first_run(browser, base: str, errors: list[str]):
     page.fill("#password", PASSWORD)
     page.fill("#confirm", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/placement")
+    page.wait_for_url(f"{base}/welcome")  # the setup guide (tests/test_browser_welcome.py)
+    page.goto("/placement")
     return context, page
 
 
@@ -245,8 +246,9 @@ def phone(browser, server: str, script_errors: list[str], outside_requests: list
     screenshot(page, "setup-mismatch")
     page.fill("#confirm", PASSWORD)
     page.click("button[type=submit]")
-    # First run goes on to the placement step, which can be skipped.
-    page.wait_for_url(f"{server}/placement")
+    # First run goes on to the setup guide; its placement step can be skipped.
+    page.wait_for_url(f"{server}/welcome")
+    page.goto("/placement")
     sync_api.expect(page.locator("#check-body")).to_have_attribute("data-ok", "false")
     page.click("#placement-skip")
     page.wait_for_url(f"{server}/")
@@ -320,6 +322,7 @@ def test_live_page_counts_the_clip_with_skeleton_and_cues(phone, server: str, cl
     # Point the appliance at the clip through the settings page, as a user picks a camera.
     settings = phone.new_page()
     settings.goto("/settings")
+    settings.select_option("#f-camera-source-choice", "other")  # a file: not in the camera list
     settings.fill("#f-camera-source", str(path))
     settings.select_option("#f-camera-file-pace", "realtime")
     settings.click("#save")
@@ -466,7 +469,7 @@ def test_history_lists_the_set(phone, clip) -> None:
 def test_settings_save_and_show_the_servers_validation_error(phone) -> None:
     page = phone.new_page()
     page.goto("/settings")
-    sync_api.expect(page.locator("#f-camera-source")).to_be_visible()
+    sync_api.expect(page.locator("#f-camera-source-choice")).to_be_visible()  # the camera list
     screenshot(page, "settings", publish=True)
     # The counting thresholds are folded under "Advanced", with a warning.
     sync_api.expect(page.locator("#f-exercise-min-keypoint-score")).to_be_hidden()

@@ -65,7 +65,7 @@ def test_logout_and_login_land_on_pages_not_on_the_api(browser) -> None:
     assert 'action="/setup"' in browser.get("/setup").data.decode()
     done = browser.post("/setup", data={"csrf_token": token, "password": PASSWORD,
                                         "confirm": PASSWORD})  # fmt: skip
-    assert done.headers["Location"] == "/placement", "first run goes on to the placement step"
+    assert done.headers["Location"] == "/welcome", "first run goes on to the setup guide"
     assert browser.get("/login").headers["Location"] == "/", "logged in: /login is the live page"
     token = _token(browser, "/settings")
     assert 'action="/logout"' in browser.get("/settings").data.decode()

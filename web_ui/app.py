@@ -10,7 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
 from device import jsonout
-from web_ui import api, auth, errors, pages
+from web_ui import api, auth, backup_api, cameras_api, errors, pages, welcome
 from web_ui.credentials import Credentials
 from web_ui.logins import LoginStore
 from web_ui.streams import API_THREADS, StreamSlots
@@ -66,7 +66,10 @@ def create_app(daemon, auth_path: Path) -> Flask:
     app.before_request(auth.check_request)
     app.register_blueprint(auth.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(backup_api.bp)
+    app.register_blueprint(cameras_api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(welcome.bp)
     errors.register(app)
 
     @app.after_request

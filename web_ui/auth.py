@@ -240,7 +240,7 @@ def setup():
         return _not_saved(exc, "the password")
     finally:
         credentials.end_setup()
-    return _logged_in_answer("pages.placement")  # first run: where to put the camera
+    return _logged_in_answer("welcome.page")  # first run: the setup guide
 
 
 @bp.route("/login", methods=["GET", "POST"])

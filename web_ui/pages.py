@@ -9,7 +9,7 @@ templates/pages/login.html, rendered by web_ui.auth with csrf_token and an optio
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 from werkzeug.wrappers import Response
@@ -63,7 +63,12 @@ def index() -> str | Response:
 def placement() -> str | Response:
     """First run (and Settings → Camera): the preview with a live check that the whole body
     is in view, until the person is framed. It can be skipped."""
-    return _page("pages/placement.html", None, **_pose_context())
+    wizard = request.args.get("next") == "welcome"  # a step of the setup guide
+    done = url_for("welcome.page", _anchor="mqtt") if wizard else url_for("pages.index")
+    return _page(
+        "pages/placement.html", None, done_href=done,
+        done_label="Next" if wizard else "Start counting", **_pose_context(),
+    )  # fmt: skip
 
 
 @bp.get("/history")

@@ -99,6 +99,9 @@ def _descriptor_limit(wanted: int) -> int:
     return soft
 
 
+BODY_MAX = 33 << 20  # a backup upload (device.daemon.backup.MAX_UPLOAD_BYTES) and its framing
+
+
 def create_server(
     app: Any, host: str, port: int, threads: int, channel: type[HTTPChannel] = HTTPChannel
 ) -> GuardedServer:
@@ -109,7 +112,7 @@ def create_server(
         host=host,
         port=port,
         threads=threads,
-        max_request_body_size=1 << 20,
+        max_request_body_size=BODY_MAX,
         connection_limit=max(limit, 2 * PER_ADDRESS),
         channel_timeout=IDLE_S,
         cleanup_interval=CLEANUP_S,

@@ -17,6 +17,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -30,7 +31,7 @@ from device.capture.preview import PreviewBuffer
 from device.capture.runner import Backoff
 from device.capture.source import CaptureOptions, FrameSource
 from device.capture.sources import open_source, parse_source
-from device.daemon import config, health, http_server, mqtt
+from device.daemon import addresses, backup, config, health, http_server, mqtt
 from device.daemon.events import EventBus
 from device.daemon.live import LivePipeline, PoseStage, Tracker
 from device.daemon.sdnotify import Notifier
@@ -122,6 +123,10 @@ class Daemon:
             self.settings.camera.preview_height,
             self.settings.server.preview_quality,
         )
+        self._restore_lock = threading.Lock()
+        self.auto_backup = backup.AutoBackup(
+            data_dir / "backups", self.write_backup, self._history_bytes
+        )
         self.store: Store | None = None
         self.workout: Workout | None = None
         self.training = Training(session_gap_s=self.settings.workout.session_gap_s)
@@ -157,8 +162,13 @@ class Daemon:
         self._start_mqtt()
         self._server_thread = threading.Thread(target=self.server.run, name="http", daemon=True)
         self._server_thread.start()
-        url_host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
-        log.info("serving on http://%s:%d", url_host, self.port)
+        urls = addresses.phone_urls(self.host, self.port)
+        if urls:
+            log.info("serving: open %s on a phone on this network", " or ".join(urls))
+        else:
+            log.info(
+                "serving on http://%s:%d, this machine only (server.host)", self.host, self.port
+            )
         self.notifier.ready(f"serving on port {self.port}")
 
     def _listen(self) -> http_server.GuardedServer:
@@ -227,6 +237,8 @@ class Daemon:
                 self.bus.publish("health", self.health())
             if self.store is not None and self.store.error:
                 self.store.try_open()  # it could not be opened at start (full disk)
+            elif self.store is not None:
+                self.auto_backup.tick()
             if self.workout is not None:
                 self.workout.writer.retry()  # reps waiting for a full or read-only disk
             pipeline = self.pipeline
@@ -415,6 +427,64 @@ class Daemon:
             answer = self.update_settings(changes)
         return {**answer, "restored_from": copies[-1].name, "dropped": dropped}
 
+    def _history_bytes(self) -> int:
+        path = self.data_dir / "history.sqlite3"
+        return path.stat().st_size if path.exists() else 0
+
+    def write_backup(self, dest: Path) -> dict:
+        """A backup file of the history and settings at dest (device.daemon.backup)."""
+        assert self.store is not None
+        return backup.write_backup(self.store.path, self.settings, dest, _version())
+
+    def restore_backup(self, upload: Path) -> dict:
+        """Replace the history and settings with a backup's, once all of it has passed
+        backup.check_backup (BackupInvalid otherwise, and nothing changed). The data before
+        stays in DATA_DIR/pre-restore-<time>/; if the restored history cannot be loaded, it is
+        put back. The MQTT password is this device's (backups leave it out)."""
+        assert self.store is not None and self.workout is not None
+        with (
+            self._restore_lock,
+            tempfile.TemporaryDirectory(dir=self.data_dir, prefix=".restore-") as work,
+        ):
+            checked = backup.check_backup(upload, Path(work))
+            self._stop_pipeline()
+            try:
+                self.workout.writer.flush_now()  # reps waiting for the disk go in first
+                aside = backup.set_aside(
+                    self.data_dir, self.store.path, self.settings_path, time.time()
+                )
+                try:
+                    self.store.replace_from(checked.history)
+                    self.store.people()
+                except (sqlite3.Error, RepCounterError) as exc:  # StoreError among them
+                    self.store.replace_from(aside / backup.HISTORY)
+                    raise backup.BackupInvalid(
+                        500, f"the restored history could not be loaded ({exc}): nothing changed"
+                    ) from exc
+                self.workout = Workout(
+                    self.store, self.settings.workout.set_idle_s,
+                    self.settings.workout.session_gap_s,
+                )  # fmt: skip
+                restored = checked.settings.model_dump(mode="json")
+                restored["mqtt"]["password"] = self.settings.mqtt.password
+                try:
+                    answer = self.update_settings(restored)
+                except config.SettingsInvalid:  # an address this machine cannot listen on
+                    restored["server"] = self.settings.server.model_dump(mode="json")
+                    answer = self.update_settings(restored)
+            finally:
+                if self.pipeline is None:
+                    self._start_pipeline()
+            self.people_changed()
+            backup.drop_older_set_asides(self.data_dir, aside)
+        log.info("restored a backup made %s; the data before is in %s",
+                 checked.manifest.get("created"), aside)  # fmt: skip
+        return {
+            "restored": {k: checked.manifest.get(k) for k in ("version", "schema", "created")},
+            "previous_data": str(aside),
+            "restart_required": answer["restart_required"],
+        }
+
     def _apply(self, old: config.Settings, new: config.Settings, changed: set[str]) -> None:
         assert self.workout is not None
         self.workout.set_idle_s = new.workout.set_idle_s
@@ -524,6 +594,7 @@ class Daemon:
                 "total_bytes": usage.total,
             },
             "history_bytes": db.stat().st_size if db.exists() else 0,
+            "backups": self.auto_backup.status(),
             "storage": storage,
             "clients": self.bus.subscriber_count,
             "mqtt": mqtt_status,

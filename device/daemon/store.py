@@ -185,6 +185,19 @@ class Store:
                 db.rollback()
                 raise
 
+    def replace_from(self, source: Path) -> None:
+        """Replace the whole database with source's (a restore), in one step of SQLite's backup
+        API on the open connection: readers see the old or the new history, never a mix.
+        source must be at this program's schema (device.daemon.backup checks it)."""
+        with self._lock:
+            db = self._connection()
+            src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+            try:
+                src.backup(db)
+            finally:
+                src.close()
+            self._migrate(db)
+
     def close(self) -> None:
         with self._lock:
             if self._db is not None:

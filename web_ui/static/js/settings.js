@@ -4,6 +4,7 @@
 
 import { api, ApiError, setText } from "./api.js";
 import { beep, countWord, loadPrefs, savePrefs, say, unlock } from "./audio.js";
+import { cameraPicker, syncCameraPickers } from "./camera-picker.js";
 import { previewShown, setPreviewShown } from "./display.js";
 
 const $ = (id) => document.getElementById(id);
@@ -195,6 +196,7 @@ function resetFields(paths) {
     setControl(control, defaultOf(fieldSpec(path)));
     clearErrors(control);
   }
+  syncCameraPickers();
   markUnsaved();
 }
 
@@ -296,6 +298,7 @@ function fill(settings) {
       if (control) setControl(control, value);
     }
   }
+  syncCameraPickers();
   markDefaults();
 }
 
@@ -560,6 +563,7 @@ async function main() {
     showSafeMode(loaded.safe_mode);
     build();
     fill(saved);
+    cameraPicker($(fieldId("camera.source")));
     showRunning();
     showMqttState();
     openLinkedSection(); // the sections exist only now
