@@ -18,7 +18,7 @@ from device.exercise.view import FRONT, OTHER, SIDE
 
 MESSAGES: dict[str, str] = {
     # squat
-    "go_deeper": "Go deeper: hips down to knee height",
+    "go_deeper": "Go deeper: thighs down to parallel",
     "chest_up": "Keep your chest up",
     "knees_out": "Push your knees out",
     "stand_up_fully": "Stand up fully at the top",
@@ -57,8 +57,8 @@ HINTS: dict[tuple[str, str | None], str] = {
 }
 
 
-def cue(code: str, t: float, exercise: str | None = None) -> Cue:
-    return Cue(code, MESSAGES[code], t, exercise)
+def cue(code: str, t: float, exercise: str | None = None, severe: bool = False) -> Cue:
+    return Cue(code, MESSAGES[code], t, exercise, severe)
 
 
 def judged_in(code: str, view: str | None) -> bool:

@@ -10,13 +10,20 @@ pushup). Two figures are reported:
   faults without a cue of their own (variation, unclear, ...) are listed with the share of clips
   that got any cue, for reading, not as a score.
 Cues of partial reps count too: the phone shows them.
+
+A counting truth table (../shared/data/clips/truth.tsv: columns file, exercise, reps) is read as
+form labels too: its README says every squat rep in it is acceptable form, so its squat rows
+are correct clips (exercise squat, the table's view); its push-up rows carry no form verdict and
+are left out. For correct clips the summary also gives, per exercise, the share of reps (complete
+and partial) with any cue and with each cue: a squat clip holds several reps, and the goal for
+them is set per rep.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from device.errors import SourceError
@@ -24,8 +31,10 @@ from device.exercise.counting import CountResult
 from device.exercise.evaluation import read_table
 
 LABEL_COLUMNS = ("file", "label", "view", "fault")
+TRUTH_COLUMNS = ("file", "exercise", "reps")
 CORRECT = "correct"
 DEFAULT_EXERCISE = "pushup"
+ACCEPTABLE_IN_TRUTH = ("squat",)  # exercises whose reps a truth table vouches for as good form
 
 # fault label -> the cue that names it, per exercise
 FAULT_CUES: dict[str, dict[str, str]] = {
@@ -106,10 +115,14 @@ class FormSummary:
     faults: list[Share]  # per exercise and fault with a cue: clips where it was given
     other: list[Share]  # per exercise and fault without a cue: clips with any cue
     no_reps: list[str]  # clips where nothing was counted
+    rep_cues: list[Share] = field(default_factory=list)  # per exercise: correct reps with cues
 
     def lines(self) -> list[str]:
         out = ["correct clips (with reps) that got any cue, per view:"]
         out += ["  " + s.line() for s in self.false_cues]
+        if self.rep_cues:
+            out += ["reps of correct clips with a cue (any, then each cue), per exercise:"]
+            out += ["  " + s.line() for s in self.rep_cues]
         out += ["faulty clips where the matching cue was given, per fault:"]
         out += ["  " + s.line() for s in self.faults]
         if self.other:
@@ -119,7 +132,19 @@ class FormSummary:
         return out
 
 
+def is_truth_table(path: Path) -> bool:
+    """A counting truth table (has a reps column) rather than a form label table."""
+    if not path.is_file():
+        return False
+    with path.open(newline="") as f:
+        header = f.readline().rstrip("\r\n").split("\t")
+    return "reps" in header and "label" not in header
+
+
 def load_labels(path: Path) -> list[FormLabel]:
+    """The rows of a form label table, or the acceptable-form rows of a counting truth table."""
+    if is_truth_table(path):
+        return load_truth_as_labels(path)
     rows = []
     for line, row in read_table(path, LABEL_COLUMNS, "a form label table", "../shared/data/form"):
         exercise = (row.get("exercise") or DEFAULT_EXERCISE).strip()
@@ -132,6 +157,37 @@ def load_labels(path: Path) -> list[FormLabel]:
     if not rows:
         raise SourceError(f"{path} lists no clips.")
     return rows
+
+
+def load_truth_as_labels(path: Path) -> list[FormLabel]:
+    """The squat rows of a counting truth table as correct clips (see the module docstring)."""
+    rows = [
+        FormLabel(row["file"], CORRECT, row.get("view") or "", "none", row["exercise"])
+        for _, row in read_table(path, TRUTH_COLUMNS, "a truth table", "../shared/data/clips")
+        if row["exercise"] in ACCEPTABLE_IN_TRUTH
+    ]
+    if not rows:
+        raise SourceError(f"{path} lists no {' or '.join(ACCEPTABLE_IN_TRUTH)} clips.")
+    return rows
+
+
+def rep_cue_shares(clips: list[FormClip]) -> list[Share]:
+    """Per exercise, of the reps of correct clips: those with any cue, then with each cue."""
+    out = []
+    for exercise in sorted({c.truth.exercise for c in clips}):
+        reps = [
+            {cue.code for cue in rep.cues}
+            for c in clips
+            if c.truth.exercise == exercise and c.truth.label == CORRECT
+            for rep in c.result.reps
+            if rep.exercise == exercise
+        ]
+        if not reps:
+            continue
+        out.append(Share(f"{exercise} any cue", sum(bool(r) for r in reps), len(reps)))
+        for code in sorted(set().union(*reps)):
+            out.append(Share(f"{exercise} {code}", sum(code in r for r in reps), len(reps)))
+    return out
 
 
 def _share(group: str, clips: list[FormClip], hit: Callable[[FormClip], bool]) -> Share:
@@ -156,6 +212,7 @@ def summarise(clips: list[FormClip]) -> FormSummary:
         faults=[_share(k, v, lambda c: c.caught) for k, v in faults.items()],
         other=[_share(k, v, lambda c: bool(c.cue_codes)) for k, v in other.items()],
         no_reps=[c.truth.file for c in clips if c.reps == 0],
+        rep_cues=rep_cue_shares(clips),
     )
 
 

@@ -7,12 +7,14 @@ from dataclasses import asdict, dataclass, field
 
 @dataclass(frozen=True)
 class Cue:
-    """A form or placement cue, e.g. code "go_deeper", message "Go deeper"."""
+    """A form or placement cue, e.g. code "go_deeper", message "Go deeper". severe: the fault is
+    bad enough to be shown at once rather than when it repeats (device/exercise/coaching.py)."""
 
     code: str
     message: str
     t: float
     exercise: str | None = None
+    severe: bool = False
 
     def to_json(self) -> dict:
         return asdict(self)
