@@ -9,7 +9,8 @@ memory until it can be written (device/daemon/rep_writer.py): a full disk must n
 count on the phone, and health reports the waiting reps. Per-frame timing gives the processed
 frame rate and the capture-to-event latency. Training (device/daemon/training.py) ends a set
 that reaches its target, times the rest and gives its cues as `cue` events with "training":
-true; its state rides in every state event.
+true; its state rides in every state event. Each rep event carries "coaching": the one form cue
+the phone shows for that rep and whether to say it (device/exercise/coaching.py).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from device.daemon.events import EventBus
 from device.daemon.store import StoreError
 from device.daemon.training import Trainee, Training, TrainingCue
 from device.daemon.workout import OpenSet, Workout
+from device.exercise.coaching import CuePolicy
 from device.exercise.types import Cue, Rep
 from device.pose.keypoints import Pose
 
@@ -126,6 +128,7 @@ class LivePipeline:
         self.tracker = tracker
         self.workout = workout
         self.training = training or Training()
+        self.coaching = CuePolicy()
         self.bus = bus
         self.preview = preview
         self.slot: LatestSlot[Captured] = LatestSlot()
@@ -237,8 +240,16 @@ class LivePipeline:
             if isinstance(output, Rep):
                 open_set, ended, saved = self.workout.add_rep(output)
                 self._publish_set_end(ended, output.t_end)
+                number = open_set.reps + open_set.partial_reps
+                coaching = self.coaching.rep(output, number).to_json()
                 self.bus.publish(
-                    "rep", {**output.to_json(), "set": open_set.to_json(), "saved": saved}
+                    "rep",
+                    {
+                        **output.to_json(),
+                        "set": open_set.to_json(),
+                        "saved": saved,
+                        "coaching": coaching,
+                    },
                 )
                 now = self.training.clock()
                 self._publish_cues(
