@@ -47,8 +47,12 @@ if not os.access(CHROMIUM, os.X_OK):
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
-# A steady side-view set of 8 squats (14 s), several of them shallow enough for "go deeper".
+# A steady side-view set of 8 squats (14 s), all to acceptable depth (0.81-0.95 of the drop to hip
+# joint at knee joint height): by default no rep is cued. The daemons here coach to a stricter
+# depth line (STRICT_COACH: 1.2, above every rep of the clip) so that each rep has "go deeper"
+# and the cue box, its rep number, the highlight and the speech can be checked.
 CLIP = "darebee_squat.mp4"
+STRICT_COACH = "[exercise]\nsquat_depth_cue = 1.2\n"
 PASSWORD = "squat-rack-42"
 PHONE = {"width": 390, "height": 844}
 LANDSCAPE = {"width": 844, "height": 390}
@@ -72,12 +76,18 @@ CANVAS_PIXELS_JS = """() => {
   return drawn;
 }"""
 
-# Records every text the cue banner shows, so a short-lived cue is not missed between polls.
+# Records every text the cue banner shows, with the count tile and the skeleton's highlight at
+# that moment, so a short-lived cue is not missed between polls.
 WATCH_CUES_JS = """() => {
   window.cuesSeen = [];
   const banner = document.getElementById("cue-banner");
   new MutationObserver(() => {
-    if (!banner.hidden && banner.textContent) window.cuesSeen.push(banner.textContent);
+    if (!banner.hidden && banner.textContent) window.cuesSeen.push({
+      rep: document.getElementById("cue-rep").textContent,
+      head: document.getElementById("cue-head").textContent,
+      count: document.getElementById("rep-count").textContent,
+      highlight: document.getElementById("skeleton").dataset.highlight ?? "",
+    });
   }).observe(banner, { attributes: true, childList: true, characterData: true, subtree: true });
 }"""
 
@@ -152,7 +162,7 @@ class Serve:
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
-    serve = Serve(tmp_path_factory.mktemp("daemon"))
+    serve = Serve(tmp_path_factory.mktemp("daemon"), STRICT_COACH)
     serve.start()
     yield serve
     serve.stop()
@@ -343,6 +353,13 @@ def test_live_page_counts_the_clip_with_skeleton_and_cues(phone, server: str, cl
     assert most_pixels > 100, "the skeleton canvas was never drawn"
     cues = live.evaluate("window.cuesSeen")
     assert cues, "no cue banner appeared during the clip"
+    # The cue policy: shown from the second rep with the fault (2 of the last 3), with the number
+    # of the rep it belongs to, the one the count tile shows (every rep here is complete), and
+    # the hip-knee line highlighted on the skeleton.
+    form = [c for c in cues if c["head"] == "Go deeper"]
+    assert form and all(c["rep"] == f"Rep {c['count']}" for c in form), cues
+    assert all(c["rep"] != "Rep 1" for c in form), cues
+    assert all(c["highlight"] == "hip,knee" for c in form), cues
     # Across the room at 390 x 844: the cue at least 48 px, the count's box at least 250 px.
     assert cue_px >= 48, f"the cue was {cue_px} px"
     sizes = live.evaluate(SIZES_JS)
@@ -373,7 +390,10 @@ def test_live_page_counts_the_clip_with_skeleton_and_cues(phone, server: str, cl
     sync_api.expect(box).to_have_class(re.compile(r"\bended\b"))
     sync_api.expect(live.locator("#exercise")).to_have_text("Squats")
     assert reps <= int(count.inner_text()) <= reps_max
-    sync_api.expect(live.locator("#cue-idle")).to_contain_text("Last set's cues: go deeper")
+    # The set in plain words: no rep reached the (strict) depth line.
+    sync_api.expect(live.locator("#cue-idle")).to_contain_text(
+        re.compile(r"Last set: 0 of \d+ reps to depth")
+    )
     sync_api.expect(live.locator("#depth")).to_have_text(re.compile(r"^\d+%$"))
     sync_api.expect(live.locator("#tempo")).to_have_text(re.compile(r"^\d\.\d/\d\.\d$"))
     screenshot(live, "live-last-set", publish=True)
@@ -871,6 +891,7 @@ def looping(tmp_path_factory: pytest.TempPathFactory, clip) -> Iterator[Serve]:
     path = clip[0]
     settings = (
         f'[camera]\nsource = {json.dumps(str(path))}\nfile_pace = "realtime"\nfile_loop = true\n'
+        + STRICT_COACH
     )
     serve = Serve(tmp_path_factory.mktemp("looping"), settings)
     serve.start()

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from device.exercise.counting import count_poses
+from device.exercise.geometry import Joints
+from device.exercise.placement import PlacementMonitor
 from device.exercise.rules import ExerciseRules
 from device.exercise.tracker import ExerciseTracker
+from device.exercise.view import FRONT, OTHER
 from device.pose.keypoints import KEYPOINT_INDEX
 from tests.synthetic_poses import (
     next_t,
@@ -155,7 +160,58 @@ def test_step_into_view_then_cleared():
     assert tracker.state.placement is not None
     for pose in poses([(2.0, 0.0, 0.0)], squat_skeleton, 90.0, t0=2.0):
         tracker.update(pose)
+    # held at least advice_hold_s (3 s) since it was given at 1 s
+    assert tracker.state.placement is not None
+    for pose in poses([(2.0, 0.0, 0.0)], squat_skeleton, 90.0, t0=4.0):
+        tracker.update(pose)
     assert tracker.state.placement is None
+    assert tracker.state.checks == {"person": True, "body": True, "side": False}
+
+
+def fold_legs(sequence):
+    """What MoveNet does with legs hidden behind a head-on body: knees and ankles guessed onto
+    the torso, with scores above the keypoint threshold."""
+    for pose in sequence:
+        k = pose.keypoints
+        for side in ("left", "right"):
+            hip, shoulder = k[KEYPOINT_INDEX[f"{side}_hip"]], k[KEYPOINT_INDEX[f"{side}_shoulder"]]
+            k[KEYPOINT_INDEX[f"{side}_knee"], :2] = hip[:2] + 0.3 * (shoulder[:2] - hip[:2])
+            k[KEYPOINT_INDEX[f"{side}_ankle"], :2] = hip[:2] + 0.1 * (shoulder[:2] - hip[:2])
+            k[KEYPOINT_INDEX[f"{side}_knee"], 2] = k[KEYPOINT_INDEX[f"{side}_ankle"], 2] = 0.4
+    return sequence
+
+
+def test_legs_folded_onto_the_torso_are_not_a_whole_body():
+    tracker = ExerciseTracker()
+    for pose in fold_legs(poses([(3.0, 0.0, 0.0)], squat_skeleton, 90.0)):
+        tracker.update(pose)
+    assert tracker.state.placement is not None
+    assert tracker.state.placement.code == "whole_body_not_visible"
+    assert tracker.state.checks["body"] is False
+    # the same person with the legs seen: whole body
+    tracker = ExerciseTracker()
+    for pose in poses([(3.0, 0.0, 0.0)], squat_skeleton, 90.0):
+        tracker.update(pose)
+    assert tracker.state.placement is None and tracker.state.checks["body"] is True
+
+
+def test_advice_holds_its_wording_while_the_view_wavers():
+    """Push-ups whose view reads head-on and three-quarter in turn, each for 1.2 s (longer than
+    placement_s): the advice (banner or hint) changes at most once per advice_hold_s (3 s), and
+    the banner and the hint are never given together."""
+    monitor = PlacementMonitor(ExerciseRules())
+    sequence = poses([(12.0, 0.0, 0.0)], pushup_skeleton, 0.0)
+    changes, last = [], None
+    for pose in sequence:
+        view = FRONT if int(pose.t / 1.2) % 2 else OTHER
+        monitor.update(Joints(pose, 0.2), "pushup", view, pose.t)
+        assert not (monitor.problem and monitor.hint)
+        shown = monitor.problem.code if monitor.problem else monitor.hint
+        if shown != last:
+            changes.append(pose.t)
+            last = shown
+    gaps = [b - a for a, b in pairwise(changes)]
+    assert len(changes) >= 3 and all(g >= 3.0 - 1e-6 for g in gaps), changes
 
 
 def test_whole_body_not_visible_when_the_feet_are_cut_off():

@@ -8,7 +8,8 @@ and deeper head-on (median 1.61, side 1.26), likely because the shoulders travel
 lower and a camera above the floor mixes that travel into their height unless it sees it from the
 side. Push-up depth is judged from the side and head-on (where the error can only hide a shallow
 rep), not at three quarters. A cue is judged only in the views listed for it in CUE_VIEWS, and
-the live state tells the person which checks their view allows (view_hint).
+the live state tells the person which checks their view allows (view_hint, from HINTS; push-ups
+head-on get the placement cue turn_sideways instead, see placement.py).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ MESSAGES: dict[str, str] = {
     # placement
     "step_into_view": "Step into view",
     "whole_body_not_visible": "Whole body not visible: step back or move the camera",
-    "turn_sideways": "Turn sideways for push-ups",
+    "turn_sideways": "Turn sideways: push-ups are judged from the side",
 }
 
 ANY_VIEW = frozenset({SIDE, FRONT, OTHER})
@@ -52,7 +53,6 @@ EXERCISE_CUES: dict[str, tuple[str, ...]] = {
 }
 HINTS: dict[tuple[str, str | None], str] = {
     ("pushup", OTHER): "Turn a bit more sideways for form tips (depth, body line, head, lockout)",
-    ("pushup", FRONT): "Turn sideways for form tips (body line, head, lockout)",
     ("squat", OTHER): "Stand side-on for back and lockout tips, or face the camera for knee tips",
 }
 
@@ -70,8 +70,3 @@ def judged_in(code: str, view: str | None) -> bool:
 def form_checks(exercise: str | None, view: str | None) -> list[str]:
     """The form cues of the exercise that this view allows."""
     return [c for c in EXERCISE_CUES.get(exercise or "", ()) if judged_in(c, view)]
-
-
-def view_hint(exercise: str | None, view: str | None) -> str | None:
-    """What to change so that every form check of the exercise works, or None."""
-    return HINTS.get((exercise or "", view))

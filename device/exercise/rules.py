@@ -363,7 +363,15 @@ class ExerciseRules(BaseModel):
         1.0,
         gt=0.0,
         le=30.0,
-        description="Seconds a placement problem must last before its cue is shown.",
+        description="Seconds a placement problem (or a view hint, or a change of the placement "
+        "page's checks) must last before it is shown.",
+    )
+    advice_hold_s: float = Field(
+        3.0,
+        ge=0.0,
+        le=60.0,
+        description="Seconds a placement advice or view hint stays at least once shown, so a "
+        "view near the line between two views cannot make the wording flip every second or two.",
     )
 
     @model_validator(mode="after")

@@ -36,6 +36,7 @@ const live = {
   pose: null,
   exercise: null,
   placement: null,
+  state: null, // the last exercise state: placement advice and view hint
   health: null,
   unreachable: false,
   dismissed: null, // the overlay the person closed ("show the count"), until it changes
@@ -309,19 +310,32 @@ function onState(state) {
   live.restEndsAt = rest ? performance.now() + rest.remaining_s * 1000 : null;
   if ("person" in state) showActive(state.person); // in /api/state and a stream's first state
   if (first && !open) findLastSet();
-  // Which form checks this camera view allows, and how to get the rest.
+  live.state = state;
+  renderAdvice();
+  renderCount();
+  renderTimer();
+  renderOverlay();
+}
+
+const cameraOk = () => !live.health || live.health.camera?.state === "ok";
+
+/**
+ * The engine's placement advice (a banner) or view hint (the line under the cue box): never
+ * both, each held a few seconds by the engine. Without a camera picture neither is shown: the
+ * advice is about a person the camera cannot see (the camera's own warning says what to do).
+ */
+function renderAdvice() {
+  const state = live.state ?? {};
+  const hintText = cameraOk() ? state.view_hint ?? null : null;
   const hint = $("view-hint");
-  hint.hidden = !state.view_hint;
-  setText(hint, state.view_hint ?? "");
-  const placement = state.placement ?? null;
+  hint.hidden = !hintText;
+  setText(hint, hintText ?? "");
+  const placement = cameraOk() ? state.placement ?? null : null;
   if (placement?.code !== live.placement?.code) {
     live.placement = placement;
     if (placement) showCue(placement, { persistent: true });
     else if (bannerPersistent) hideCue();
   }
-  renderCount();
-  renderTimer();
-  renderOverlay();
 }
 
 function onRep(rep) {
@@ -352,6 +366,7 @@ function onSet(event) {
 
 function onHealth(health) {
   live.health = health;
+  renderAdvice();
   const camera = health.camera ?? {};
   const cameraChip = $("health-camera");
   setText(cameraChip, `Camera ${camera.state ?? "–"}`);

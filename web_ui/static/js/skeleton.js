@@ -54,6 +54,7 @@ export function drawPose(canvas, pose, { names, edges, minScore, minPoseScore },
   const ratio = fitCanvas(canvas);
   const g = canvas.getContext("2d");
   g.clearRect(0, 0, canvas.width, canvas.height);
+  canvas.dataset.highlight = (body?.points ?? []).join(","); // what is highlighted, for tests
   if (!pose || pose.score < minPoseScore || !pose.width || !pose.height) return 0;
   const rect = contentRect(canvas.width, canvas.height, pose.width, pose.height);
   const points = names.map((name) => {
