@@ -20,6 +20,8 @@ from device.exercise.cues import EXERCISE_CUES
 from device.exercise.types import Cue, Rep
 
 WINDOW = 3  # the last reps a fault is looked for in
+MAX_RANGES = 3  # a fault on more scattered reps than this is summed up as "on 9 of 20 reps"
+MAX_FAULTS = 2  # the summary names the most frequent faults only (the box is 2-3 lines)
 REPEATS = 2  # of them, this many with the fault show its cue
 
 # The body the cue is about, for the skeleton's highlight: keypoints (without left_/right_) and
@@ -122,18 +124,25 @@ def rep_ranges(numbers: Iterable[int]) -> str:
 
 def set_summary(exercise: str, reps: Sequence[Sequence[str]]) -> list[str]:
     """The set in plain words, from each rep's cue codes in order (complete and partial reps):
-    "6 of 8 reps to depth", "hips sagged on reps 5-8"; "Good form on all 8 reps" without cues."""
+    "6 of 8 reps to depth", "hips sagged on reps 5-8"; "Good form on all 8 reps" without cues.
+    Depth first, then the MAX_FAULTS most frequent other faults."""
     if not reps:
         return []
+    if not any(reps):
+        return [f"Good form on all {len(reps)} reps" if len(reps) > 1 else "Good form"]
     depth = DEPTH_CUES.get(exercise)
     lines = []
-    if any(reps) and depth is not None:
+    if depth is not None:
         deep = sum(depth not in codes for codes in reps)
         lines.append(f"{deep} of {len(reps)} reps to depth")
+    faults = []
     for code in EXERCISE_CUES.get(exercise, ()):
         numbers = [i for i, codes in enumerate(reps, start=1) if code in codes]
         if numbers and code in FAULT_WORDS:
-            lines.append(f"{FAULT_WORDS[code]} on {rep_ranges(numbers)}")
-    if not any(reps):
-        lines.append(f"Good form on all {len(reps)} reps" if len(reps) > 1 else "Good form")
+            faults.append((len(numbers), code, numbers))
+    for n, code, numbers in sorted(faults, key=lambda f: -f[0])[:MAX_FAULTS]:
+        where = rep_ranges(numbers)
+        if where.count(",") + where.count(" and ") >= MAX_RANGES:
+            where = f"{n} of {len(reps)} reps"
+        lines.append(f"{FAULT_WORDS[code]} on {where}")
     return lines

@@ -17,22 +17,24 @@ from __future__ import annotations
 from device.exercise.types import Cue
 from device.exercise.view import FRONT, OTHER, SIDE
 
+# "Head: detail": the phone shows the head large (a few words, one line at 48 px on a 360 px
+# wide phone) and the detail under it; tests/test_browser_text_fit.py checks that all fit.
 MESSAGES: dict[str, str] = {
     # squat
     "go_deeper": "Go deeper: thighs down to parallel",
-    "chest_up": "Keep your chest up",
-    "knees_out": "Push your knees out",
-    "stand_up_fully": "Stand up fully at the top",
+    "chest_up": "Chest up: keep your back more upright",
+    "knees_out": "Knees out: push them over your toes",
+    "stand_up_fully": "Stand up: straighten your knees at the top",
     # push-up
     "go_lower": "Go lower: elbows to 90 degrees",
-    "hips_sagging": "Hips sagging: keep a straight line",
-    "hips_piking": "Hips too high: keep a straight line",
-    "head_down": "Keep your head in line with your body",
-    "lock_out": "Straighten your arms at the top",
+    "hips_sagging": "Hips sag: lift them into a straight line",
+    "hips_piking": "Hips high: lower them into a straight line",
+    "head_down": "Head up: keep it in line with your body",
+    "lock_out": "Lock out: straighten your arms at the top",
     # placement
-    "step_into_view": "Step into view",
-    "whole_body_not_visible": "Whole body not visible: step back or move the camera",
-    "turn_sideways": "Turn sideways: push-ups are judged from the side",
+    "step_into_view": "Not seen: step into the camera's view",
+    "whole_body_not_visible": "Step back: the camera must see all of you",
+    "turn_sideways": "Turn 90°: push-ups are judged from the side",
 }
 
 ANY_VIEW = frozenset({SIDE, FRONT, OTHER})

@@ -223,7 +223,8 @@ function cueSpeech(cue) {
 }
 
 /** "Go deeper: thighs down to parallel" shows "Go deeper" large and the rest below; a form cue
- * has its rep's number above ("Rep 4") and stays until the next rep (rep: that number). */
+ * has its rep's number in front of the rest ("Rep 4 · thighs down to parallel") and stays until
+ * the next rep (rep: that number). */
 function showCue(cue, { persistent = false, speak = true, rep = null } = {}) {
   const [head, ...rest] = cue.message.split(": ");
   if (rep === null) live.body = null; // the highlight belongs to a rep's form cue

@@ -27,8 +27,8 @@ function advice(checks, framed) {
   if (!state) return "Waiting for the camera…";
   if (state.placement) return state.placement.message;
   if (state.view_hint) return state.view_hint;
-  if (framed) return checks.side ? "You are framed: start your set." : "You are framed for squats. Turn sideways for push-ups.";
-  if (!checks.person) return "Step into view";
+  if (framed) return checks.side ? "You are framed: start your set." : "You are framed for squats; for push-ups, turn 90° to the side.";
+  if (!checks.person) return "Waiting for the camera…";
   if (!checks.body) return "Step back until your head is in the picture too.";
   return "Hold still a moment…";
 }
