@@ -742,6 +742,8 @@ def test_settings_keyboard_opens_a_closed_section(phone) -> None:
 HISTORY = [(16, "squat", 9), (10, "pushup", 6), (6, "squat", 12), (3, "pushup", 4),
            (1, "squat", 7), (0, "pushup", 5)]  # fmt: skip
 DAY_SLOTS, WEEK_SLOTS = 14, 12
+# The first reps of these sets (days ago: reps) got a form cue: squat form 70%, 85%, 100%.
+CUED = {16: 3, 6: 2}
 
 
 def seed_history(data_dir: Path) -> None:
@@ -754,7 +756,8 @@ def seed_history(data_dir: Path) -> None:
         set_id = None
         for i in range(reps + 1):
             t = start.timestamp() + i * 3
-            rep = RepRecord(exercise, i < reps, t, t + 2.5, 0.9, 1.4, 1.1)
+            cues = ("go_deeper",) if i < CUED.get(days_ago, 0) else ()
+            rep = RepRecord(exercise, i < reps, t, t + 2.5, 0.9, 1.4, 1.1, cues)
             _session, set_id = store.add_rep(rep, set_id, 1800)
     store.close()
 
@@ -820,6 +823,18 @@ def test_history_charts_have_one_bar_per_day_and_date_labels(
             noun = {"squat": "squats", "pushup": "push-ups"}[exercise]
             assert f"{reps} {noun}" in summary
     screenshot(page, "history", publish=True, full_page=True)
+
+    # Form per set: the share of each set's reps without a cue, and its trend per exercise.
+    squats = [(ago, reps) for ago, exercise, reps in HISTORY if exercise == "squat"]
+    scores = [round(100 * (reps + 1 - CUED.get(ago, 0)) / (reps + 1)) for ago, reps in squats]
+    trend = page.locator("#form-trend li", has_text="Squats")
+    sync_api.expect(trend).to_have_text(f"Squats {' → '.join(f'{s}%' for s in scores)} · better")
+    pushups = page.locator("#form-trend li", has_text="Push-ups")
+    sync_api.expect(pushups).to_have_text("Push-ups 100% → 100% → 100% · steady")
+    newest = page.locator(".session").first.locator("td.form-score")
+    sync_api.expect(newest).to_have_text("100%")
+    page.locator("#form-title").scroll_into_view_if_needed()
+    screenshot(page, "history-form", publish=True)
 
     page.click("[data-period=week]")
     sync_api.expect(page.locator("#reps-chart-title")).to_have_text("Reps per week")
