@@ -56,8 +56,25 @@ def test_scores_false_cues_per_view_and_caught_faults(tmp_path: Path):
     assert [(s.group, s.hits, s.clips) for s in summary.faults] == [("pushup sag", 1, 2)]
     assert [(s.group, s.hits, s.clips) for s in summary.other] == [("pushup variation", 1, 1)]
     assert summary.no_reps == ["c.mp4", "e.mp4"]
+    # what the phone shows: a cue on 2 of the last 3 reps (or a severe one), so a.mp4's one
+    # lock_out and d.mp4's one sag are not shown
+    assert [(s.group, s.hits) for s in summary.shown_false] == [("pushup side: false cue", 0)]
+    assert [(s.group, s.hits) for s in summary.shown_faults] == [("pushup sag: caught", 0)]
+    assert clips[3].shown_codes == set()
     assert "no hips_sagging" in format_form_clip(clips[4])
     assert "false cue" in format_form_clip(clips[0])
+
+
+def test_a_fault_on_two_reps_is_shown_on_the_phone(tmp_path: Path):
+    table = tmp_path / "labels.tsv"
+    table.write_text(HEADER + "d.mp4\twrong\tside\tsag\n")
+    (tmp_path / "d.mp4").write_bytes(b"")
+    result = CountResult("pushup", [rep("hips_sagging"), rep(), rep("hips_sagging")])
+    clips, summary = evaluate_form(table, lambda path, exercise: result)
+    assert clips[0].shown_codes == {"hips_sagging"}
+    assert [(s.group, s.hits, s.clips) for s in summary.shown_faults] == [
+        ("pushup sag: caught", 1, 1)
+    ]
 
 
 def test_label_errors_say_what_to_do(tmp_path: Path):

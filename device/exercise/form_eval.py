@@ -7,6 +7,8 @@ pushup). Two figures are reported:
 - per view: the share of correct clips with at least one counted rep that got any form cue
   (a false cue: the person did nothing wrong);
 - per fault: the share of clips with that fault where the matching cue was given (FAULT_CUES);
+- the same two for the cues the phone would show, each clip's reps taken as one set through the
+  cue policy (device/exercise/coaching.py: a fault on 2 of the last 3 reps, or a severe one);
   faults without a cue of their own (variation, unclear, ...) are listed with the share of clips
   that got any cue, for reading, not as a score.
 Cues of partial reps count too: the phone shows them.
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from device.errors import SourceError
+from device.exercise.coaching import CuePolicy
 from device.exercise.counting import CountResult
 from device.exercise.evaluation import read_table
 
@@ -84,6 +87,13 @@ class FormClip:
         return FAULT_CUES.get(self.truth.exercise, {}).get(self.truth.fault)
 
     @property
+    def shown_codes(self) -> set[str]:
+        """The cues the phone would show for the clip's reps as one set (the cue policy)."""
+        policy = CuePolicy()
+        shown = [policy.rep(rep, n).cue for n, rep in enumerate(self.result.reps, start=1)]
+        return {c.code for c in shown if c is not None}
+
+    @property
     def false_cue(self) -> bool:
         """A correct clip with counted reps that got any form cue."""
         return self.truth.label == CORRECT and self.reps > 0 and bool(self.cue_codes)
@@ -116,6 +126,8 @@ class FormSummary:
     other: list[Share]  # per exercise and fault without a cue: clips with any cue
     no_reps: list[str]  # clips where nothing was counted
     rep_cues: list[Share] = field(default_factory=list)  # per exercise: correct reps with cues
+    shown_false: list[Share] = field(default_factory=list)  # as false_cues, cues the phone shows
+    shown_faults: list[Share] = field(default_factory=list)  # as faults, cues the phone shows
 
     def lines(self) -> list[str]:
         out = ["correct clips (with reps) that got any cue, per view:"]
@@ -128,6 +140,13 @@ class FormSummary:
         if self.other:
             out += ["other labels, clips that got any cue (no matching cue exists):"]
             out += ["  " + s.line() for s in self.other]
+        if self.shown_false or self.shown_faults:
+            out += [
+                "shown on the phone (cue policy: 2 of the last 3 reps, or severe): correct clips "
+                "with a cue per view, faulty clips with the matching cue per fault:"
+            ]
+            out += ["  " + s.line() for s in self.shown_false]
+            out += ["  " + s.line() for s in self.shown_faults]
         out.append(f"clips with no rep counted: {len(self.no_reps)} {' '.join(self.no_reps)}")
         return out
 
@@ -213,6 +232,13 @@ def summarise(clips: list[FormClip]) -> FormSummary:
         other=[_share(k, v, lambda c: bool(c.cue_codes)) for k, v in other.items()],
         no_reps=[c.truth.file for c in clips if c.reps == 0],
         rep_cues=rep_cue_shares(clips),
+        shown_false=[
+            _share(f"{k}: false cue", v, lambda c: bool(c.shown_codes)) for k, v in correct.items()
+        ],
+        shown_faults=[
+            _share(f"{k}: caught", v, lambda c: c.expected_cue in c.shown_codes)
+            for k, v in faults.items()
+        ],
     )
 
 
