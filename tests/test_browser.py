@@ -833,6 +833,11 @@ def test_history_charts_have_one_bar_per_day_and_date_labels(
     sync_api.expect(pushups).to_have_text("Push-ups 100% → 100% → 100% · steady")
     newest = page.locator(".session").first.locator("td.form-score")
     sync_api.expect(newest).to_have_text("100%")
+    widths = page.evaluate(
+        "() => [...document.querySelectorAll('.session')]"
+        ".map((s) => [s.scrollWidth, s.clientWidth])"
+    )
+    assert all(inner <= outer for inner, outer in widths), f"a set table is too wide: {widths}"
     page.locator("#form-title").scroll_into_view_if_needed()
     screenshot(page, "history-form", publish=True)
 

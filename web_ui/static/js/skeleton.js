@@ -92,8 +92,8 @@ export function drawPose(canvas, pose, { names, edges, minScore, minPoseScore },
   for (const i of mark.points) {
     if (!points[i]) continue;
     g.beginPath();
-    g.arc(points[i][0], points[i][1], 10 * ratio, 0, 2 * Math.PI);
-    g.lineWidth = 4 * ratio;
+    g.arc(points[i][0], points[i][1], 8 * ratio, 0, 2 * Math.PI);
+    g.lineWidth = 3 * ratio;
     g.strokeStyle = "#ffd600";
     g.stroke();
     g.lineWidth = 1.5 * ratio;
