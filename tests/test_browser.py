@@ -86,6 +86,7 @@ WATCH_CUES_JS = """() => {
       rep: document.getElementById("cue-rep").textContent,
       head: document.getElementById("cue-head").textContent,
       count: document.getElementById("rep-count").textContent,
+      label: document.getElementById("rep-count-label").textContent,
       highlight: document.getElementById("skeleton").dataset.highlight ?? "",
     });
   }).observe(banner, { attributes: true, childList: true, characterData: true, subtree: true });
@@ -354,10 +355,15 @@ def test_live_page_counts_the_clip_with_skeleton_and_cues(phone, server: str, cl
     cues = live.evaluate("window.cuesSeen")
     assert cues, "no cue banner appeared during the clip"
     # The cue policy: shown from the second rep with the fault (2 of the last 3), with the number
-    # of the rep it belongs to, the one the count tile shows (every rep here is complete), and
-    # the hip-knee line highlighted on the skeleton.
+    # of the rep it belongs to, the one the count tiles show (complete reps, and partial ones in
+    # the label), and the hip-knee line highlighted on the skeleton.
     form = [c for c in cues if c["head"] == "Go deeper"]
-    assert form and all(c["rep"] == f"Rep {c['count']}" for c in form), cues
+
+    def attempts(seen: dict) -> int:
+        partial = re.search(r"(\d+) partial", seen["label"])
+        return int(seen["count"]) + (int(partial.group(1)) if partial else 0)
+
+    assert form and all(c["rep"] == f"Rep {attempts(c)}" for c in form), cues
     assert all(c["rep"] != "Rep 1" for c in form), cues
     assert all(c["highlight"] == "hip,knee" for c in form), cues
     # Across the room at 390 x 844: the cue at least 48 px, the count's box at least 250 px.
