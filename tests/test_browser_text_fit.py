@@ -1,7 +1,8 @@
 """Every cue, hint, placement advice, training message and set summary the engine can give, shown
 on the live page (and the placement page's advice) in a real browser at 360 x 640, 390 x 844 and
 844 x 390: none may overflow its box or be clipped. Texts come from the engine's own tables;
-the training messages with their longest numbers.
+the training messages with their longest numbers. The daemon has no camera, which also shows
+that neither page then gives advice about a person.
 """
 
 from __future__ import annotations
@@ -129,3 +130,20 @@ def test_every_message_fits_at_phone_sizes(page, daemon: Serve) -> None:
             for problem in page.evaluate(FIT_JS, ["advice", text, None]):
                 failures.append(f"{width}x{height} placement {text!r}: {problem}")
     assert failures == [], "\n".join(failures)
+
+
+def test_no_advice_about_the_person_without_a_camera(page, daemon: Serve) -> None:
+    """This daemon has no camera: the placement page says what is wrong with the camera, and
+    neither page gives advice about a person it cannot see."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/placement")
+    advice = page.locator("#advice")
+    sync_api.expect(advice).to_contain_text("camera", ignore_case=True)
+    assert "step" not in advice.inner_text().lower(), advice.inner_text()
+    for check in ("#check-person", "#check-body", "#check-side"):
+        sync_api.expect(page.locator(check)).to_have_attribute("data-ok", "false")
+    page.goto("/")
+    sync_api.expect(page.locator("#overlay[data-kind=camera-missing]")).to_be_visible()
+    page.click("#overlay-retry")
+    page.wait_for_timeout(2500)  # a few health and state events
+    assert page.locator("#cue-banner").is_hidden() and page.locator("#view-hint").is_hidden()
