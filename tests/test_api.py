@@ -232,7 +232,10 @@ def test_history_state_health_and_export(daemon):
     assert sessions and sessions[0]["reps"] >= 1
     detail = client.get(f"/api/sessions/{sessions[0]['id']}").json
     set_id = detail["sets"][0]["id"]
-    assert client.get(f"/api/sets/{set_id}").json["reps"][0]["exercise"] == "squat"
+    found = client.get(f"/api/sets/{set_id}").json
+    assert found["reps"][0]["exercise"] == "squat"
+    # the set in plain words, from its reps' cues (device/exercise/coaching.py)
+    assert found["summary"] and all(isinstance(line, str) for line in found["summary"])
     assert client.get(f"/api/reps?set_id={set_id}").json["reps"]
     assert client.get("/api/totals?period=week").json["totals"][0]["reps"] >= 1
     csv_export = client.get("/api/export?format=csv")

@@ -47,8 +47,12 @@ if not os.access(CHROMIUM, os.X_OK):
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
-# A steady side-view set of 8 squats (14 s), several of them shallow enough for "go deeper".
+# A steady side-view set of 8 squats (14 s), all to acceptable depth (0.81-0.95 of the drop to hip
+# joint at knee joint height): by default no rep is cued. The daemons here coach to a stricter
+# depth line (STRICT_COACH: 1.2, above every rep of the clip) so that each rep has "go deeper"
+# and the cue box, its rep number, the highlight and the speech can be checked.
 CLIP = "darebee_squat.mp4"
+STRICT_COACH = "[exercise]\nsquat_depth_cue = 1.2\n"
 PASSWORD = "squat-rack-42"
 PHONE = {"width": 390, "height": 844}
 LANDSCAPE = {"width": 844, "height": 390}
@@ -72,12 +76,19 @@ CANVAS_PIXELS_JS = """() => {
   return drawn;
 }"""
 
-# Records every text the cue banner shows, so a short-lived cue is not missed between polls.
+# Records every text the cue banner shows, with the count tile and the skeleton's highlight at
+# that moment, so a short-lived cue is not missed between polls.
 WATCH_CUES_JS = """() => {
   window.cuesSeen = [];
   const banner = document.getElementById("cue-banner");
   new MutationObserver(() => {
-    if (!banner.hidden && banner.textContent) window.cuesSeen.push(banner.textContent);
+    if (!banner.hidden && banner.textContent) window.cuesSeen.push({
+      rep: document.getElementById("cue-rep").textContent,
+      head: document.getElementById("cue-head").textContent,
+      count: document.getElementById("rep-count").textContent,
+      label: document.getElementById("rep-count-label").textContent,
+      highlight: document.getElementById("skeleton").dataset.highlight ?? "",
+    });
   }).observe(banner, { attributes: true, childList: true, characterData: true, subtree: true });
 }"""
 
@@ -152,7 +163,7 @@ class Serve:
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
-    serve = Serve(tmp_path_factory.mktemp("daemon"))
+    serve = Serve(tmp_path_factory.mktemp("daemon"), STRICT_COACH)
     serve.start()
     yield serve
     serve.stop()
@@ -346,6 +357,18 @@ def test_live_page_counts_the_clip_with_skeleton_and_cues(phone, server: str, cl
     assert most_pixels > 100, "the skeleton canvas was never drawn"
     cues = live.evaluate("window.cuesSeen")
     assert cues, "no cue banner appeared during the clip"
+    # The cue policy: shown from the second rep with the fault (2 of the last 3), with the number
+    # of the rep it belongs to, the one the count tiles show (complete reps, and partial ones in
+    # the label), and the hip-knee line highlighted on the skeleton.
+    form = [c for c in cues if c["head"] == "Go deeper"]
+
+    def attempts(seen: dict) -> int:
+        partial = re.search(r"(\d+) partial", seen["label"])
+        return int(seen["count"]) + (int(partial.group(1)) if partial else 0)
+
+    assert form and all(c["rep"] == f"Rep {attempts(c)}" for c in form), cues
+    assert all(c["rep"] != "Rep 1" for c in form), cues
+    assert all(c["highlight"] == "hip,knee" for c in form), cues
     # Across the room at 390 x 844: the cue at least 48 px, the count's box at least 250 px.
     assert cue_px >= 48, f"the cue was {cue_px} px"
     sizes = live.evaluate(SIZES_JS)
@@ -376,7 +399,10 @@ def test_live_page_counts_the_clip_with_skeleton_and_cues(phone, server: str, cl
     sync_api.expect(box).to_have_class(re.compile(r"\bended\b"))
     sync_api.expect(live.locator("#exercise")).to_have_text("Squats")
     assert reps <= int(count.inner_text()) <= reps_max
-    sync_api.expect(live.locator("#cue-idle")).to_contain_text("Last set's cues: go deeper")
+    # The set in plain words: no rep reached the (strict) depth line.
+    sync_api.expect(live.locator("#cue-idle")).to_contain_text(
+        re.compile(r"Last set: 0 of \d+ reps to depth")
+    )
     sync_api.expect(live.locator("#depth")).to_have_text(re.compile(r"^\d+%$"))
     sync_api.expect(live.locator("#tempo")).to_have_text(re.compile(r"^\d\.\d/\d\.\d$"))
     screenshot(live, "live-last-set", publish=True)
@@ -738,6 +764,8 @@ def test_settings_keyboard_opens_a_closed_section(phone) -> None:
 HISTORY = [(16, "squat", 9), (10, "pushup", 6), (6, "squat", 12), (3, "pushup", 4),
            (1, "squat", 7), (0, "pushup", 5)]  # fmt: skip
 DAY_SLOTS, WEEK_SLOTS = 14, 12
+# The first reps of these sets (days ago: reps) got a form cue: squat form 70%, 85%, 100%.
+CUED = {16: 3, 6: 2}
 
 
 def seed_history(data_dir: Path) -> None:
@@ -750,7 +778,8 @@ def seed_history(data_dir: Path) -> None:
         set_id = None
         for i in range(reps + 1):
             t = start.timestamp() + i * 3
-            rep = RepRecord(exercise, i < reps, t, t + 2.5, 0.9, 1.4, 1.1)
+            cues = ("go_deeper",) if i < CUED.get(days_ago, 0) else ()
+            rep = RepRecord(exercise, i < reps, t, t + 2.5, 0.9, 1.4, 1.1, cues)
             _session, set_id = store.add_rep(rep, set_id, 1800)
     store.close()
 
@@ -816,6 +845,23 @@ def test_history_charts_have_one_bar_per_day_and_date_labels(
             noun = {"squat": "squats", "pushup": "push-ups"}[exercise]
             assert f"{reps} {noun}" in summary
     screenshot(page, "history", publish=True, full_page=True)
+
+    # Form per set: the share of each set's reps without a cue, and its trend per exercise.
+    squats = [(ago, reps) for ago, exercise, reps in HISTORY if exercise == "squat"]
+    scores = [round(100 * (reps + 1 - CUED.get(ago, 0)) / (reps + 1)) for ago, reps in squats]
+    trend = page.locator("#form-trend li", has_text="Squats")
+    sync_api.expect(trend).to_have_text(f"Squats {' → '.join(f'{s}%' for s in scores)} · better")
+    pushups = page.locator("#form-trend li", has_text="Push-ups")
+    sync_api.expect(pushups).to_have_text("Push-ups 100% → 100% → 100% · steady")
+    newest = page.locator(".session").first.locator("td.form-score")
+    sync_api.expect(newest).to_have_text("100%")
+    widths = page.evaluate(
+        "() => [...document.querySelectorAll('.session')]"
+        ".map((s) => [s.scrollWidth, s.clientWidth])"
+    )
+    assert all(inner <= outer for inner, outer in widths), f"a set table is too wide: {widths}"
+    page.locator("#form-title").scroll_into_view_if_needed()
+    screenshot(page, "history-form", publish=True)
 
     page.click("[data-period=week]")
     sync_api.expect(page.locator("#reps-chart-title")).to_have_text("Reps per week")
@@ -887,6 +933,7 @@ def looping(tmp_path_factory: pytest.TempPathFactory, clip) -> Iterator[Serve]:
     path = clip[0]
     settings = (
         f'[camera]\nsource = {json.dumps(str(path))}\nfile_pace = "realtime"\nfile_loop = true\n'
+        + STRICT_COACH
     )
     serve = Serve(tmp_path_factory.mktemp("looping"), settings)
     serve.start()
@@ -993,7 +1040,9 @@ localStorage.setItem("repcounter.audio", JSON.stringify({ enabled: true }));
 """
 
 
-def test_sound_asks_for_a_tap_then_beeps_and_speaks_counts_and_cues(loop_phone) -> None:
+def test_sound_asks_for_a_tap_then_beeps_and_speaks_counts_and_cues(
+    loop_phone, clip, tmp_path: Path
+) -> None:
     page = loop_phone.new_page()
     page.add_init_script(AUDIO_STUBS_JS)
     page.goto("/")
@@ -1006,6 +1055,17 @@ def test_sound_asks_for_a_tap_then_beeps_and_speaks_counts_and_cues(loop_phone) 
     screenshot(page, "live-tap-for-sound")
     prompt.click()
     sync_api.expect(prompt).to_be_hidden()
+    # A cue is said once per set (docs/exercise.md, "The cue policy"), and the looping clip's set
+    # runs on: the same clip under another name restarts the camera, which ends the set, so the
+    # next set's cue is said again.
+    again = tmp_path / "again.mp4"
+    again.symlink_to(clip[0])
+    settings = loop_phone.new_page()
+    settings.goto("/settings")
+    settings.fill("#f-camera-source", str(again))
+    settings.click("#save")
+    sync_api.expect(settings.locator("#save-status")).to_contain_text("Saved")
+    settings.close()
     deadline = time.monotonic() + 60
     words = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
     numbers = set(words.split()) | {"fifteen", "sixteen", "seventeen", "eighteen", "nineteen"}
@@ -1014,6 +1074,7 @@ def test_sound_asks_for_a_tap_then_beeps_and_speaks_counts_and_cues(loop_phone) 
         log = page.evaluate("window.audioLog")
         said = set(log["spoken"])
         if log["beeps"] >= 2 and said & numbers and any("deeper" in s for s in said):
+            assert sum("deeper" in s for s in log["spoken"]) == 1, "said once per set"
             break
         page.wait_for_timeout(250)
     else:

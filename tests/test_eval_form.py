@@ -4,18 +4,22 @@ labelled form clips in ../shared/data/form run through the real pose pipeline.""
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from device.capture.video_file import iter_video
 from device.cli import main
 from device.errors import SourceError
 from device.exercise.commands import format_form_clip
-from device.exercise.counting import CountResult, count_video
+from device.exercise.counting import CountResult, count_poses, count_video
 from device.exercise.cues import judged_in
 from device.exercise.form_eval import FormClip, evaluate_form, load_labels
 from device.exercise.rules import ExerciseRules
 from device.exercise.types import Cue, Rep
+from device.pose.keypoints import KEYPOINT_INDEX, Pose
 from device.pose.pipeline import PosePipeline
 
 HEADER = "file\tlabel\tview\tfault\n"
@@ -52,8 +56,25 @@ def test_scores_false_cues_per_view_and_caught_faults(tmp_path: Path):
     assert [(s.group, s.hits, s.clips) for s in summary.faults] == [("pushup sag", 1, 2)]
     assert [(s.group, s.hits, s.clips) for s in summary.other] == [("pushup variation", 1, 1)]
     assert summary.no_reps == ["c.mp4", "e.mp4"]
+    # what the phone shows: a cue on 2 of the last 3 reps (or a severe one), so a.mp4's one
+    # lock_out and d.mp4's one sag are not shown
+    assert [(s.group, s.hits) for s in summary.shown_false] == [("pushup side: false cue", 0)]
+    assert [(s.group, s.hits) for s in summary.shown_faults] == [("pushup sag: caught", 0)]
+    assert clips[3].shown_codes == set()
     assert "no hips_sagging" in format_form_clip(clips[4])
     assert "false cue" in format_form_clip(clips[0])
+
+
+def test_a_fault_on_two_reps_is_shown_on_the_phone(tmp_path: Path):
+    table = tmp_path / "labels.tsv"
+    table.write_text(HEADER + "d.mp4\twrong\tside\tsag\n")
+    (tmp_path / "d.mp4").write_bytes(b"")
+    result = CountResult("pushup", [rep("hips_sagging"), rep(), rep("hips_sagging")])
+    clips, summary = evaluate_form(table, lambda path, exercise: result)
+    assert clips[0].shown_codes == {"hips_sagging"}
+    assert [(s.group, s.hits, s.clips) for s in summary.shown_faults] == [
+        ("pushup sag: caught", 1, 1)
+    ]
 
 
 def test_label_errors_say_what_to_do(tmp_path: Path):
@@ -141,3 +162,57 @@ def test_form_clips_that_issue_11_changed(shared_data, tmp_path: Path):
     assert not clips["correct68.mp4"].cue_codes, format_form_clip(clips["correct68.mp4"])
     assert clips["correct20.mp4"].reps == 1, format_form_clip(clips["correct20.mp4"])
     assert clips["wrong58.mp4"].reps >= 6, format_form_clip(clips["wrong58.mp4"])
+
+
+def test_a_truth_table_gives_its_squat_rows_as_correct_clips(tmp_path: Path):
+    table = tmp_path / "truth.tsv"
+    table.write_text(
+        "file\texercise\tview\treps\treps_max\n"
+        "s.mp4\tsquat\tside\t2\t2\np.mp4\tpushup\tside\t3\t3\n"
+    )
+    (tmp_path / "s.mp4").write_bytes(b"")
+    good = Rep("squat", True, 0.0, 1.0, 2.0, 0.9, 1.0, 1.0)
+    shallow = Rep("squat", True, 3.0, 4.0, 5.0, 0.5, 1.0, 1.0, (Cue("go_deeper", "", 4.0),))
+    seen = []
+
+    def count(path: Path, exercise: str) -> CountResult:
+        seen.append((path.name, exercise))
+        return CountResult("squat", [good, shallow, good, good])
+
+    _, summary = evaluate_form(table, count)
+    assert seen == [("s.mp4", "squat")]  # push-up rows carry no form verdict
+    shares = {s.group: (s.hits, s.clips) for s in summary.rep_cues}
+    assert shares == {"squat any cue": (1, 4), "squat go_deeper": (1, 4)}
+    assert [(s.group, s.hits, s.clips) for s in summary.false_cues] == [("squat side", 1, 1)]
+    assert "reps of correct clips with a cue" in "\n".join(summary.lines())
+
+
+UPPER_BODY = [i for name, i in KEYPOINT_INDEX.items() if not name.endswith(("knee", "ankle"))]
+HIPS = [KEYPOINT_INDEX["left_hip"], KEYPOINT_INDEX["right_hip"]]
+
+
+def shallow(poses: list[Pose]) -> list[Pose]:
+    """The same squats stopped at 40% of their hip drop: everything above the knees is raised by
+    60% of the hips' drop below their standing height (the 5th percentile of the clip)."""
+    hips = np.array([p.keypoints[HIPS, 1].mean() for p in poses])
+    top = float(np.percentile(hips, 5))
+    out = []
+    for pose, hip in zip(poses, hips, strict=True):
+        keypoints = pose.keypoints.copy()
+        keypoints[UPPER_BODY, 1] -= 0.6 * max(0.0, hip - top)
+        out.append(dataclasses.replace(pose, keypoints=keypoints))
+    return out
+
+
+@pytest.mark.parametrize("precision", ["int8", "float16"])
+def test_real_squats_stopped_short_are_cued(shared_data, precision):
+    """darebee_squat's acceptable reps read 0.81-0.95 of the hip-at-knee drop with both
+    models and get no depth cue; the same poses stopped at 40% of their hip drop read 0.32-0.40
+    and each rep is cued (the line is 0.55: both sides keep a margin of 0.15 or more)."""
+    pipeline = PosePipeline.create(threads=2, precision=precision)
+    poses = [pipeline.process(f) for f in iter_video(shared_data / "clips" / "darebee_squat.mp4")]
+    full = count_poses(poses, ExerciseRules(), "squat").reps
+    assert len(full) >= 6 and not any(c.code == "go_deeper" for r in full for c in r.cues)
+    short = count_poses(shallow(poses), ExerciseRules(), "squat").reps
+    assert len(short) >= 6, short
+    assert all("go_deeper" in {c.code for c in r.cues} for r in short), short

@@ -113,6 +113,10 @@ def test_events_flow_and_reps_are_committed_before_they_are_published(tmp_path):
         finally:
             pipeline.stop()
     assert [e.data["set"]["reps"] for e in seen] == [1, 2, 3]
+    # each rep carries its coaching, numbered in its set (these reps have no fault)
+    assert [e.data["coaching"] for e in seen] == [
+        {"rep": n, "cue": None, "speak": False} for n in (1, 2, 3)
+    ]
     status = pipeline.status()
     assert status["camera"]["state"] == "stopped" and status["frames_processed"] >= 30
     assert status["latency_ms"]["p50"] is not None and status["fps"] > 0

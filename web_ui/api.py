@@ -9,6 +9,7 @@ from device.daemon import config, mqtt_check
 from device.daemon.live import ControlRefused
 from device.daemon.people import DEFAULT_REST_S, PersonInvalid
 from device.daemon.store import CorrectionInvalid
+from device.exercise.coaching import set_summary
 from web_ui import streams
 from web_ui.auth import require_login
 from web_ui.body import json_body
@@ -103,7 +104,8 @@ def set_detail(set_id: int):
     found = _store().set(set_id)
     if found is None or person_id not in (None, found["set"]["person_id"]):
         return json_error(404, f"no set {set_id}", "set_id")
-    return found
+    summary = set_summary(found["set"]["exercise"], [rep["cues"] for rep in found["reps"]])
+    return {**found, "summary": summary}
 
 
 @bp.post("/sets/<int:set_id>/correction")

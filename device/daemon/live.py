@@ -9,7 +9,8 @@ memory until it can be written (device/daemon/rep_writer.py): a full disk must n
 count on the phone, and health reports the waiting reps. Per-frame timing gives the processed
 frame rate and the capture-to-event latency. Training (device/daemon/training.py) ends a set
 that reaches its target, times the rest and gives its cues as `cue` events with "training":
-true; its state rides in every state event.
+true; its state rides in every state event. Each rep event carries "coaching": the one form cue
+the phone shows for that rep and whether to say it (device/exercise/coaching.py).
 
 The live page's controls act here, under the frame lock: -1/+1 on the open set (stored as a
 correction of the set when it ends), end the set now, pause counting (frames still reach the
@@ -38,6 +39,7 @@ from device.daemon.events import EventBus
 from device.daemon.store import CorrectionInvalid, StoreError
 from device.daemon.training import Trainee, Training, TrainingCue
 from device.daemon.workout import OpenSet, Workout
+from device.exercise.coaching import CuePolicy
 from device.exercise.types import Cue, Rep
 from device.pose.keypoints import Pose
 
@@ -137,6 +139,7 @@ class LivePipeline:
         self.tracker = tracker
         self.workout = workout
         self.training = training or Training()
+        self.coaching = CuePolicy()
         self.bus = bus
         self.preview = preview
         self.slot: LatestSlot[Captured] = LatestSlot()
@@ -303,8 +306,16 @@ class LivePipeline:
             if isinstance(output, Rep):
                 open_set, ended, saved = self.workout.add_rep(output)
                 self._publish_set_end(ended, output.t_end)
+                number = open_set.reps + open_set.partial_reps
+                coaching = self.coaching.rep(output, number).to_json()
                 self.bus.publish(
-                    "rep", {**output.to_json(), "set": open_set.to_json(), "saved": saved}
+                    "rep",
+                    {
+                        **output.to_json(),
+                        "set": open_set.to_json(),
+                        "saved": saved,
+                        "coaching": coaching,
+                    },
                 )
                 self._training_rep(open_set)
             else:

@@ -71,7 +71,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         type=Path,
         nargs="?",
         default=DEFAULT_FORM_LABELS,
-        help=f"form label TSV (default {DEFAULT_FORM_LABELS}); clips are read beside it",
+        help=f"form label TSV (default {DEFAULT_FORM_LABELS}), or a counting truth TSV such as "
+        f"{DEFAULT_TRUTH} (its squat rows, all acceptable form); clips are read beside it",
     )
     model_options(form)
     cache_option(form)

@@ -8,7 +8,8 @@ and deeper head-on (median 1.61, side 1.26), likely because the shoulders travel
 lower and a camera above the floor mixes that travel into their height unless it sees it from the
 side. Push-up depth is judged from the side and head-on (where the error can only hide a shallow
 rep), not at three quarters. A cue is judged only in the views listed for it in CUE_VIEWS, and
-the live state tells the person which checks their view allows (view_hint).
+the live state tells the person which checks their view allows (view_hint, from HINTS; push-ups
+head-on get the placement cue turn_sideways instead, see placement.py).
 """
 
 from __future__ import annotations
@@ -16,22 +17,24 @@ from __future__ import annotations
 from device.exercise.types import Cue
 from device.exercise.view import FRONT, OTHER, SIDE
 
+# "Head: detail": the phone shows the head large (a few words, one line at 48 px on a 360 px
+# wide phone) and the detail under it; tests/test_browser_text_fit.py checks that all fit.
 MESSAGES: dict[str, str] = {
     # squat
-    "go_deeper": "Go deeper: hips down to knee height",
-    "chest_up": "Keep your chest up",
-    "knees_out": "Push your knees out",
-    "stand_up_fully": "Stand up fully at the top",
+    "go_deeper": "Go deeper: thighs down to parallel",
+    "chest_up": "Chest up: keep your back more upright",
+    "knees_out": "Knees out: push them over your toes",
+    "stand_up_fully": "Stand up: straighten your knees at the top",
     # push-up
     "go_lower": "Go lower: elbows to 90 degrees",
-    "hips_sagging": "Hips sagging: keep a straight line",
-    "hips_piking": "Hips too high: keep a straight line",
-    "head_down": "Keep your head in line with your body",
-    "lock_out": "Straighten your arms at the top",
+    "hips_sagging": "Hips sag: lift them into a straight line",
+    "hips_piking": "Hips high: lower them into a straight line",
+    "head_down": "Head up: keep it in line with your body",
+    "lock_out": "Lock out: straighten your arms at the top",
     # placement
-    "step_into_view": "Step into view",
-    "whole_body_not_visible": "Whole body not visible: step back or move the camera",
-    "turn_sideways": "Turn sideways for push-ups",
+    "step_into_view": "Not seen: step into the camera's view",
+    "whole_body_not_visible": "Step back: the camera must see all of you",
+    "turn_sideways": "Turn 90°: push-ups are judged from the side",
 }
 
 ANY_VIEW = frozenset({SIDE, FRONT, OTHER})
@@ -52,13 +55,12 @@ EXERCISE_CUES: dict[str, tuple[str, ...]] = {
 }
 HINTS: dict[tuple[str, str | None], str] = {
     ("pushup", OTHER): "Turn a bit more sideways for form tips (depth, body line, head, lockout)",
-    ("pushup", FRONT): "Turn sideways for form tips (body line, head, lockout)",
     ("squat", OTHER): "Stand side-on for back and lockout tips, or face the camera for knee tips",
 }
 
 
-def cue(code: str, t: float, exercise: str | None = None) -> Cue:
-    return Cue(code, MESSAGES[code], t, exercise)
+def cue(code: str, t: float, exercise: str | None = None, severe: bool = False) -> Cue:
+    return Cue(code, MESSAGES[code], t, exercise, severe)
 
 
 def judged_in(code: str, view: str | None) -> bool:
@@ -70,8 +72,3 @@ def judged_in(code: str, view: str | None) -> bool:
 def form_checks(exercise: str | None, view: str | None) -> list[str]:
     """The form cues of the exercise that this view allows."""
     return [c for c in EXERCISE_CUES.get(exercise or "", ()) if judged_in(c, view)]
-
-
-def view_hint(exercise: str | None, view: str | None) -> str | None:
-    """What to change so that every form check of the exercise works, or None."""
-    return HINTS.get((exercise or "", view))

@@ -101,14 +101,16 @@ class PushupCounter(ExerciseCounter):
         rules, t = self.rules, excursion.bottom.t
         found = []
         if depth < 1.0 - rules.depth_tolerance and judged_in("go_lower", view):
-            found.append(cue("go_lower", t, self.name))
+            # severe: too shallow to count as a rep at all
+            found.append(cue("go_lower", t, self.name, severe=depth < rules.count_depth))
         phase = bottom_and_up(excursion)
         if judged_in("hips_sagging", view):
             field = "knee_line_bend" if self.variant(excursion) == KNEES else "hip_bend"
             sag = percentile(phase, field, LINE_SHARE)
             pike = percentile(phase, field, 100.0 - LINE_SHARE)
             if sag is not None and sag > rules.pushup_hip_deg:
-                found.append(cue("hips_sagging", t, self.name))
+                severe = sag > rules.pushup_sag_severe_deg
+                found.append(cue("hips_sagging", t, self.name, severe=severe))
             elif pike is not None and pike < -rules.pushup_pike_deg:
                 found.append(cue("hips_piking", t, self.name))
         head = median(phase, "head_drop")

@@ -199,17 +199,29 @@ class ExerciseRules(BaseModel):
         "(front view only). Knees tracking over the toes keep the ratio at 1 or more.",
     )
     squat_lockout_deg: float = Field(
-        160.0,
+        135.0,
         gt=90.0,
         le=180.0,
-        description="Knee angle at the top of a rep below which the cue 'stand up fully' is "
-        "given (side view only; from the front a bent knee still looks straight).",
+        description="Best knee angle on the way up and at the top below which the cue 'stand "
+        "up fully' is given (side view only; from the front a bent knee still looks straight). "
+        "Acceptable reps of the squat clips read 144-180 degrees in 2D with either model "
+        "(docs/exercise.md); 135 is a clear bend below all of them.",
+    )
+    squat_depth_cue: float = Field(
+        0.55,
+        gt=0.0,
+        le=3.0,
+        description="Depth (share of the drop to hips at knee height) below which 'go deeper' "
+        "is given. The 2D hip keypoint is the hip joint, a little above the knee joint when the "
+        "hip crease reaches parallel: acceptable reps of the squat clips read 0.65-1.98, median "
+        "0.86, with either model (docs/exercise.md). 0.55 sits 0.1 below the shallowest of them; "
+        "a half squat reads about 0.45.",
     )
     depth_tolerance: float = Field(
         0.1,
         ge=0.0,
         lt=1.0,
-        description="Depth shortfall tolerated before 'go deeper' / 'go lower': keypoints are "
+        description="Depth shortfall tolerated before 'go lower' (push-ups): keypoints are "
         "a few centimetres uncertain, about 0.1 of the target drop.",
     )
 
@@ -231,6 +243,15 @@ class ExerciseRules(BaseModel):
         "(docs/exercise.md) correct side-view reps read -9 to +9 degrees, sagging reps mostly "
         "13-29: 11 is about midway between the correct reps' edge and the sagging reps' lower "
         "quartile.",
+    )
+    pushup_sag_severe_deg: float = Field(
+        20.0,
+        gt=0.0,
+        lt=90.0,
+        description="A sag beyond this bend (same measure as pushup_hip_deg) is severe: its cue "
+        "is shown on the first rep instead of when it repeats (2 of the last 3 reps). Correct "
+        "side-view reps read at most 9 degrees; 20 is more than twice that, near the sagging "
+        "reps' upper quartile (21), where the lower back carries the load.",
     )
     pushup_pike_deg: float = Field(
         16.0,
@@ -342,7 +363,15 @@ class ExerciseRules(BaseModel):
         1.0,
         gt=0.0,
         le=30.0,
-        description="Seconds a placement problem must last before its cue is shown.",
+        description="Seconds a placement problem (or a view hint, or a change of the placement "
+        "page's checks) must last before it is shown.",
+    )
+    advice_hold_s: float = Field(
+        3.0,
+        ge=0.0,
+        le=60.0,
+        description="Seconds a placement advice or view hint stays at least once shown, so a "
+        "view near the line between two views cannot make the wording flip every second or two.",
     )
 
     @model_validator(mode="after")
@@ -355,6 +384,7 @@ class ExerciseRules(BaseModel):
                 ("settle_s", "max_rep_s"),  # a rep closes only after settle_s
                 ("upright_deg", "prone_deg"),  # a body line cannot be both
                 ("side_view_deg", "front_view_deg"),  # a view cannot be both
+                ("pushup_hip_deg", "pushup_sag_severe_deg"),  # severe is past the line
             ),
         )
         return self

@@ -1,8 +1,11 @@
 """Squats: the hips' height above the ankles in leg lengths, and the squat's form cues.
 
-Standing, the hips are about one leg length above the ankles. The target depth is hips at knee
-height, and the knees' own height (also above the ankles, in leg lengths) is measured at the
-bottom, so depth 1.0 means exactly "hips down to the knees" for this person and this camera.
+Standing, the hips are about one leg length above the ankles. Depth is measured against hips at
+knee height: the knees' own height (also above the ankles, in leg lengths) is measured at the
+bottom, so depth 1.0 means exactly "hip joint down to the knee joint" for this person and this
+camera. That is deeper than parallel (the hip crease at the top of the knee leaves the hip joint
+a little above the knee joint), so 'go deeper' has its own line, rules.squat_depth_cue, read
+from acceptable reps (docs/exercise.md).
 Heights are vertical image distances, so they read the same from the side, the front or at
 three quarters.
 """
@@ -59,8 +62,9 @@ class SquatCounter(ExerciseCounter):
     def cues(self, excursion: Excursion, depth: float, view: str | None) -> list[Cue]:
         rules, t = self.rules, excursion.bottom.t
         found = []
-        if depth < 1.0 - rules.depth_tolerance:
-            found.append(cue("go_deeper", t, self.name))
+        if depth < rules.squat_depth_cue:
+            # severe: too shallow to count as a rep at all
+            found.append(cue("go_deeper", t, self.name, severe=depth < rules.count_depth))
         bottom = [s.data for s in near_bottom(excursion)]
         if view == SIDE:
             leans = [m.lean for m in bottom if m.lean is not None]

@@ -6,7 +6,7 @@ from device.errors import ConfigError
 from device.exercise.body import BodyScale, SidePicker
 from device.exercise.classifier import EXERCISE_OF_POSTURE, PRONE, PostureClassifier
 from device.exercise.counter import ExerciseCounter
-from device.exercise.cues import form_checks, view_hint
+from device.exercise.cues import form_checks
 from device.exercise.geometry import Joints
 from device.exercise.placement import PlacementMonitor
 from device.exercise.pushup import PushupCounter
@@ -177,4 +177,5 @@ class ExerciseTracker:
         s.partial_reps = s.partial_counts.get(exercise, 0) if exercise else 0
         s.phase = self._counters[exercise].segmenter.phase if exercise else "idle"
         s.form_checks = form_checks(exercise, view)
-        s.view_hint = view_hint(exercise, view)
+        s.view_hint = self._placement.hint
+        s.checks = self._placement.checks()

@@ -7,12 +7,14 @@ from dataclasses import asdict, dataclass, field
 
 @dataclass(frozen=True)
 class Cue:
-    """A form or placement cue, e.g. code "go_deeper", message "Go deeper"."""
+    """A form or placement cue, e.g. code "go_deeper", message "Go deeper". severe: the fault is
+    bad enough to be shown at once rather than when it repeats (device/exercise/coaching.py)."""
 
     code: str
     message: str
     t: float
     exercise: str | None = None
+    severe: bool = False
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -52,7 +54,9 @@ class ExerciseState:
     reps and partial_reps are those of the current exercise; counts and partial_counts hold
     every exercise's. phase: idle (no top level seen yet), top, down or up. view: side, front,
     other (three-quarter) or None; posture: upright, prone or None. form_checks: the form cues
-    this view lets the engine judge; view_hint: what to change so that all of them work.
+    this view lets the engine judge; view_hint: what to change so that all of them work (held
+    like the placement cue, and never given together with one). checks: the placement page's
+    checks {person, body, side} (device/exercise/placement.py).
     """
 
     exercise: str | None = None
@@ -66,6 +70,7 @@ class ExerciseState:
     posture: str | None = None
     form_checks: list[str] = field(default_factory=list)
     view_hint: str | None = None
+    checks: dict[str, bool] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         data = asdict(self)

@@ -12,7 +12,7 @@ const PAGE = 10;
 const SLOTS = { day: 14, week: 12 };
 const DAY_MS = 86400000;
 
-const state = { sessions: [], reps: [], deleted: new Set(), offset: 0, period: "day", person: null, people: [] };
+const state = { sessions: [], sets: [], reps: [], deleted: new Set(), offset: 0, period: "day", person: null, people: [] };
 
 /** The person filter as a query parameter ("" for everyone). */
 const personParam = (first = false) => (state.person === null ? "" : `${first ? "?" : "&"}person=${state.person}`);
@@ -176,6 +176,14 @@ function cell(tag, text, attrs = {}) {
   return element;
 }
 
+/** The set's form score: the share of its reps (complete and partial) with no form cue. */
+function formScore(setId, reps) {
+  const mine = reps.filter((rep) => rep.set_id === setId);
+  return mine.length ? mine.filter((rep) => !rep.cues.length).length / mine.length : null;
+}
+
+const percent = (share) => (share === null ? "–" : `${Math.round(share * 100)}%`);
+
 function setRow(set, reps) {
   const mine = reps.filter((rep) => rep.set_id === set.id);
   const complete = mine.filter((rep) => rep.complete);
@@ -202,6 +210,7 @@ function setRow(set, reps) {
     cell("td", String(set.partial_reps)),
     cell("td", depth === null ? "–" : `${Math.round(depth * 100)}%`),
     cell("td", down === null ? "–" : `${down.toFixed(1)}/${up.toFixed(1)}`, { title: "Average seconds down / up" }),
+    cell("td", percent(formScore(set.id, reps)), { class: "form-score", title: "Reps without a form cue" }),
   );
   return row;
 }
@@ -231,7 +240,7 @@ async function toggleEditor(row, set, button) {
   const editor = document.createElement("tr");
   editor.className = "set-editor";
   const holder = document.createElement("td");
-  holder.colSpan = 5;
+  holder.colSpan = 6;
   editor.append(holder);
   row.after(editor);
   button.setAttribute("aria-expanded", "true");
@@ -342,7 +351,7 @@ function sessionCard(session, detail, reps) {
   const table = document.createElement("table");
   table.append(cell("caption", `Sets of the session on ${when(session.started_at)}`, { class: "visually-hidden" }));
   const head = document.createElement("tr");
-  for (const title of ["Set", "Reps", "Partial", "Depth", "Down/up s"]) head.append(cell("th", title, { scope: "col" }));
+  for (const title of ["Set", "Reps", "Partial", "Depth", "Down/up s", "Form"]) head.append(cell("th", title, { scope: "col" }));
   table.createTHead().append(head);
   const body = table.createTBody();
   for (const set of detail.sets) body.append(setRow(set, reps));
@@ -363,8 +372,43 @@ async function loadSessions() {
   const known = new Set(state.reps.map((rep) => rep.id));
   state.reps.push(...reps.filter((rep) => !known.has(rep.id)));
   for (const detail of details) for (const set of detail.sets) if (set.deleted_at) state.deleted.add(set.id);
+  state.sets.push(...details.flatMap((detail) => detail.sets));
   state.sessions.push(...sessions);
   sessions.forEach((session, i) => $("sessions").append(sessionCard(session, details[i], state.reps)));
+}
+
+const FORM_SETS = 8; // the last sets shown per person and exercise
+const FORM_STEP = 0.1; // a change of the mean score this large between halves is a trend
+
+/** Form per set, per person and exercise: the last sets' scores, oldest first, and the trend
+ * (the newer half's mean score against the older half's). */
+function drawForm() {
+  const groups = new Map();
+  const sets = state.sets.filter((set) => !set.deleted_at).sort((a, b) => a.started_at - b.started_at);
+  for (const set of sets) {
+    const score = formScore(set.id, state.reps);
+    if (score === null) continue;
+    const key = `${set.person ?? ""}\u0000${set.exercise}`;
+    if (!groups.has(key)) groups.set(key, { person: set.person, exercise: set.exercise, scores: [] });
+    groups.get(key).scores.push(score);
+  }
+  const rows = [...groups.values()].map(({ person, exercise, scores }) => {
+    const last = scores.slice(-FORM_SETS);
+    const half = Math.floor(last.length / 2);
+    let trend = "";
+    if (half) {
+      const change = mean(last.slice(-half)) - mean(last.slice(0, half));
+      trend = change >= FORM_STEP ? "better" : change <= -FORM_STEP ? "worse" : "steady";
+    }
+    const who = state.person === null && state.people.length > 1 && person ? ` · ${person}` : "";
+    const row = document.createElement("li");
+    row.append(cell("strong", `${exerciseLabel(exercise)}${who}`), cell("span", ` ${last.map(percent).join(" → ")}`));
+    if (trend) row.append(cell("span", ` · ${trend}`, { class: `trend ${trend}` }));
+    return row;
+  });
+  const list = $("form-trend");
+  list.replaceChildren(...rows);
+  $("form-empty").hidden = rows.length > 0;
 }
 
 function drawDepth() {
@@ -413,12 +457,13 @@ async function loadPeople() {
 }
 
 async function reload() {
-  Object.assign(state, { sessions: [], reps: [], deleted: new Set(), offset: 0 });
+  Object.assign(state, { sessions: [], sets: [], reps: [], deleted: new Set(), offset: 0 });
   $("sessions").replaceChildren();
   setText($("history-status"), "Loading…");
   try {
     await Promise.all([drawTotals(), loadSessions(), drawProgress(), drawRecords()]);
     drawDepth();
+    drawForm();
     const whose = state.person === null ? "" : ` for ${personName(state.person)}`;
     setText($("history-status"), state.sessions.length ? "" : `No workouts yet${whose}: sets appear here after the first rep.`);
   } catch (error) {
@@ -448,6 +493,7 @@ for (const button of document.querySelectorAll("[data-period]")) {
 $("more").addEventListener("click", async () => {
   await loadSessions();
   drawDepth();
+  drawForm();
 });
 
 main();

@@ -23,7 +23,7 @@ const overlay = overlayOptions(preview);
 const sync = new FrameSync(
   frameCanvas,
   (pose) => {
-    drawPose(canvas, pose, overlay);
+    drawPose(canvas, pose, overlay, live.body);
     canvas.dataset.frame = pose ? String(pose.frame) : "";
     frameCanvas.dataset.frame = String(sync.shown ?? "");
   },
@@ -33,8 +33,13 @@ const sync = new FrameSync(
   },
 );
 const EXERCISES = { squat: "Squats", pushup: "Push-ups" };
-const CUE_SHOW_MS = 6000; // long enough to read from across the room between two reps
-const CUE_REPEAT_MS = 6000; // the same cue is not spoken again within this time
+
+/** The skeleton of the picture on screen again (a new highlight, a new size). */
+function redrawSkeleton() {
+  drawPose(canvas, sync.shown === null ? null : sync.poseFor(sync.shown), overlay, live.body);
+}
+const CUE_SHOW_MS = 6000; // a training cue: long enough to read from across the room
+const CUE_REPEAT_MS = 6000; // the same placement cue is not spoken again within this time
 const STALE_MS = 10000; // health events come every second: silence this long means a dead link
 // Warnings shown full screen (the others are banners); camera only when no frame can come.
 const OVERLAY_CAMERA_STATES = new Set(["missing", "ended"]);
@@ -50,9 +55,11 @@ const live = {
   pose: null,
   exercise: null,
   placement: null,
+  state: null, // the last exercise state: placement advice and view hint
   health: null,
   unreachable: false,
   dismissed: null, // the overlay the person closed ("show the count"), until it changes
+  body: null, // the body part the shown form cue is about, highlighted on the skeleton
   training: null, // the device's training state: target, rest, plan
   restEndsAt: null, // performance.now() when the rest ends, from the state's remaining_s
   paused: false, // counting paused on the device
@@ -208,16 +215,14 @@ function renderStats(depth, down, up) {
 
 const mean = (values) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : null);
 
-/** The last set's summary from the store: reps, partial reps, mean depth and tempo, cues. */
+/** The last set's summary from the store: reps, partial reps, mean depth and tempo, and its form
+ * in plain words ("6 of 8 reps to depth", "hips sagged on reps 5-8"; device/exercise/coaching.py). */
 async function showLastSet(setId) {
   try {
-    const { set, reps } = await api(`/api/sets/${setId}`);
+    const { set, reps, summary } = await api(`/api/sets/${setId}`);
     if (live.set) return; // a new set started meanwhile
     const complete = reps.filter((rep) => rep.complete);
     const counted = complete.length ? complete : reps;
-    const cueCounts = new Map();
-    for (const rep of reps) for (const code of rep.cues) cueCounts.set(code, (cueCounts.get(code) ?? 0) + 1);
-    const cues = [...cueCounts].map(([code, n]) => `${CUE_NAMES[code] ?? code.replaceAll("_", " ")}${n > 1 ? ` ×${n}` : ""}`);
     live.lastSet = {
       set_id: set.id,
       exercise: set.exercise,
@@ -225,7 +230,7 @@ async function showLastSet(setId) {
       partial_reps: set.partial_reps,
       endedAt: reps.at(-1)?.ended_at ?? set.ended_at,
       duration: reps.length ? reps.at(-1).ended_at - reps[0].started_at : null,
-      cues: cues.length ? `Last set's cues: ${cues.join(", ")}` : "Last set: no form cues, well done.",
+      cues: summary?.length ? `Last set: ${summary.join(" · ")}` : "Last set",
     };
     renderStats(mean(counted.map((r) => r.depth)), mean(counted.map((r) => r.down_s)), mean(counted.map((r) => r.up_s)));
     renderCount();
@@ -271,11 +276,6 @@ async function findSetStart(setId) {
 
 // --- cues ---------------------------------------------------------------------------------
 
-// Short names of the cue codes for the last set's summary.
-const CUE_NAMES = {
-  go_deeper: "go deeper", chest_up: "chest up", knees_out: "knees out", stand_up_fully: "stand up fully",
-  go_lower: "go lower", hips_sagging: "hips sagging", hips_piking: "hips too high", lock_out: "lock out",
-};
 const spoken = new Map();
 let cueTimer = null;
 let bannerPersistent = false; // showing the placement cue, which stays while it lasts
@@ -288,17 +288,23 @@ function cueSpeech(cue) {
   return cue.message;
 }
 
-/** "Go deeper: hips down to knee height" shows "Go deeper" large and the rest below. */
-function showCue(cue, { persistent = false, speak = true } = {}) {
+/** "Go deeper: thighs down to parallel" shows "Go deeper" large and the rest below; a form cue
+ * has its rep's number in front of the rest ("Rep 4 · thighs down to parallel") and stays until
+ * the next rep (rep: that number). */
+function showCue(cue, { persistent = false, speak = true, rep = null } = {}) {
   const [head, ...rest] = cue.message.split(": ");
+  if (rep === null) live.body = null; // the highlight belongs to a rep's form cue
+  setText($("cue-rep"), rep === null ? "" : `Rep ${rep}`);
+  $("cue-rep").hidden = rep === null;
   setText($("cue-head"), head);
   setText($("cue-detail"), rest.join(": "));
   const banner = $("cue-banner");
   banner.dataset.code = cue.code;
+  banner.dataset.rep = rep ?? "";
   banner.hidden = false;
   bannerPersistent = persistent;
   clearTimeout(cueTimer);
-  if (!persistent) cueTimer = setTimeout(hideCue, CUE_SHOW_MS);
+  if (!persistent && rep === null) cueTimer = setTimeout(hideCue, CUE_SHOW_MS);
   if (speak) say(prefs, cueSpeech(cue));
 }
 
@@ -349,7 +355,24 @@ function onRecord(record) {
   if (prefs.speak) sayNext(prefs, recordSentence(record));
 }
 
+/**
+ * After a rep: the device's cue policy says which one cue belongs to it, if any (a fault on 2 of
+ * the last 3 reps, or a severe one) and whether to say it. A rep without one clears the form cue,
+ * so the cue and the count tiles always describe the same rep.
+ */
+function showRepCoaching(coaching) {
+  const cue = coaching?.cue ?? null;
+  live.body = cue ? coaching.body : null;
+  redrawSkeleton();
+  if (cue) showCue(cue, { speak: false, rep: coaching.rep });
+  else if (isFormCueShown()) hideCue();
+  return cue && coaching.speak && prefs.speak ? cue.message : null;
+}
+
+const isFormCueShown = () => !$("cue-banner").hidden && Boolean($("cue-banner").dataset.rep);
+
 function hideCue() {
+  live.body = null;
   if (live.placement) {
     showCue(live.placement, { persistent: true, speak: false });
     return;
@@ -382,19 +405,32 @@ function onState(state) {
   live.restEndsAt = rest ? performance.now() + rest.remaining_s * 1000 : null;
   if ("person" in state) onPerson(state.person); // in /api/state and a stream's first state
   if (first && !open) findLastSet();
-  // Which form checks this camera view allows, and how to get the rest.
+  live.state = state;
+  renderAdvice();
+  renderCount();
+  renderTimer();
+  renderOverlay();
+}
+
+const cameraOk = () => !live.health || live.health.camera?.state === "ok";
+
+/**
+ * The engine's placement advice (a banner) or view hint (the line under the cue box): never
+ * both, each held a few seconds by the engine. Without a camera picture neither is shown: the
+ * advice is about a person the camera cannot see (the camera's own warning says what to do).
+ */
+function renderAdvice() {
+  const state = live.state ?? {};
+  const hintText = cameraOk() ? state.view_hint ?? null : null;
   const hint = $("view-hint");
-  hint.hidden = !state.view_hint;
-  setText(hint, state.view_hint ?? "");
-  const placement = state.placement ?? null;
+  hint.hidden = !hintText;
+  setText(hint, hintText ?? "");
+  const placement = cameraOk() ? state.placement ?? null : null;
   if (placement?.code !== live.placement?.code) {
     live.placement = placement;
     if (placement) showCue(placement, { persistent: true });
     else if (bannerPersistent) hideCue();
   }
-  renderCount();
-  renderTimer();
-  renderOverlay();
 }
 
 function onRep(rep) {
@@ -409,9 +445,7 @@ function onRep(rep) {
   renderStats(rep.depth, rep.down_s, rep.up_s);
   beep(prefs, rep.complete ? { frequency: 880 } : { frequency: 440, seconds: 0.2 });
   const count = prefs.count && rep.complete ? countWord(rep.set.reps) : null;
-  const cue = rep.cues?.[0];
-  if (cue) showCue(cue, { speak: false });
-  say(prefs, count, cue ? cueSpeech(cue) : null);
+  say(prefs, count, showRepCoaching(rep.coaching));
 }
 
 function onPerson(person) {
@@ -424,6 +458,7 @@ function onSet(event) {
   const duration = live.set?.set_id === event.set_id && live.setStart !== null && live.poseT !== null ? live.poseT - live.setStart : null;
   live.lastSet = { ...event, duration, cues: "" };
   live.set = null;
+  if (isFormCueShown()) hideCue(); // the set's summary takes its place
   live.setStart = null;
   renderCount();
   renderTimer();
@@ -432,6 +467,7 @@ function onSet(event) {
 
 function onHealth(health) {
   live.health = health;
+  renderAdvice();
   const camera = health.camera ?? {};
   const cameraChip = $("health-camera");
   setText(cameraChip, `Camera ${camera.state ?? "–"}`);
@@ -679,7 +715,7 @@ document.addEventListener("visibilitychange", () => {
   else connect();
 });
 window.addEventListener("online", () => connect());
-new ResizeObserver(() => drawPose(canvas, sync.shown === null ? null : sync.poseFor(sync.shown), overlay)).observe(canvas);
+new ResizeObserver(() => redrawSkeleton()).observe(canvas);
 
 // --- preview on or off (tap the picture or the button) ------------------------------------
 

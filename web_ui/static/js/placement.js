@@ -1,6 +1,8 @@
-// First-run placement: the preview with the skeleton and a live check of the framing (someone
-// in view, head to feet inside the picture, side view) from the pose events and the counting
-// engine's placement cues, until the person has been framed for a moment. It can be skipped.
+// First-run placement: the preview with the skeleton and the counting engine's own placement
+// checks and advice (device/exercise/placement.py: the same the live page's banner and hint
+// come from, held so the wording does not flip), until the person has been framed for a moment.
+// Without a camera picture there is no advice about the person, only about the camera. It can
+// be skipped.
 
 import { setText } from "./api.js";
 import { drawPose, overlayOptions } from "./skeleton.js";
@@ -10,53 +12,47 @@ const preview = $("preview");
 const image = $("preview-img");
 const canvas = $("skeleton");
 const overlay = overlayOptions(preview);
-const HEAD = ["nose", "left_eye", "right_eye", "left_ear", "right_ear"];
-const FEET = ["left_ankle", "right_ankle"];
-const EDGE = 0.02; // a keypoint this close to the picture's edge may be cut off
 const FRAMED_MS = 2000; // framed this long: ready
 
-const seen = { view: null, placement: null, framedSince: null };
-
-/** Where the body is: which checks pass and what to do about the first that fails. */
-function judge(pose) {
-  if (!pose || pose.score < overlay.minPoseScore) {
-    return { person: false, body: false, advice: seen.placement?.message ?? "Step into view." };
-  }
-  const inside = (name) => {
-    const kp = pose.keypoints[name];
-    if (!kp || kp[2] < overlay.minScore) return false;
-    const [x, y] = [kp[0] / pose.width, kp[1] / pose.height];
-    return x > EDGE && x < 1 - EDGE && y > EDGE && y < 1 - EDGE;
-  };
-  const head = HEAD.some(inside);
-  const feet = FEET.some(inside);
-  let advice = null;
-  if (!head && !feet) advice = "Step back: the camera sees only part of you.";
-  else if (!feet) advice = "Step back or tilt the camera down: your feet are out of view.";
-  else if (!head) advice = "Step back or tilt the camera up: your head is out of view.";
-  return { person: true, body: head && feet, advice: advice ?? seen.placement?.message ?? null };
-}
+const seen = { state: null, camera: null, framedSince: null };
 
 function mark(id, ok) {
   $(id).dataset.ok = String(ok);
 }
 
-function render(pose) {
-  const result = judge(pose);
-  mark("check-person", result.person);
-  mark("check-body", result.body);
-  mark("check-side", seen.view === "side");
+/** The advice to show: the camera's problem, else the engine's (one wording per condition). */
+function advice(checks, framed) {
+  if (seen.camera && seen.camera.state !== "ok") return seen.camera.text;
+  const state = seen.state;
+  if (!state) return "Waiting for the camera…";
+  if (state.placement) return state.placement.message;
+  if (state.view_hint) return state.view_hint;
+  if (framed) return checks.side ? "You are framed: start your set." : "You are framed for squats; for push-ups, turn 90° to the side.";
+  if (!checks.person) return "Waiting for the camera…";
+  if (!checks.body) return "Step back until your head is in the picture too.";
+  return "Hold still a moment…";
+}
+
+function render() {
+  const camera = !seen.camera || seen.camera.state === "ok";
+  const checks = camera ? seen.state?.checks ?? {} : {};
+  mark("check-person", Boolean(checks.person));
+  mark("check-body", Boolean(checks.body));
+  mark("check-side", Boolean(checks.side));
   const now = performance.now();
-  seen.framedSince = result.person && result.body ? seen.framedSince ?? now : null;
+  seen.framedSince = checks.person && checks.body ? seen.framedSince ?? now : null;
   const framed = seen.framedSince !== null && now - seen.framedSince >= FRAMED_MS;
   document.body.classList.toggle("framed", framed);
-  setText($("advice"), framed ? "You are framed: start your set." : result.advice ?? "Hold still a moment…");
+  setText($("advice"), advice(checks, framed));
 }
 
 function onHealth(health) {
   const camera = health.camera ?? {};
   const warning = (health.warnings ?? []).find((w) => w.kind === "camera");
-  setText($("preview-empty-text"), camera.state === "ok" ? "Waiting for the picture…" : `${warning?.message ?? `Camera ${camera.state}`} ${warning?.fix ?? ""}`);
+  const text = camera.state === "ok" ? "Waiting for the picture…" : `${warning?.message ?? `Camera ${camera.state}`} ${warning?.fix ?? ""}`;
+  seen.camera = { state: camera.state, text };
+  setText($("preview-empty-text"), text);
+  render();
 }
 
 let pending = null;
@@ -65,7 +61,7 @@ function onPose(pose) {
   if (pending === null) {
     requestAnimationFrame(() => {
       drawPose(canvas, pending, overlay);
-      render(pending);
+      render();
       pending = null;
     });
   }
@@ -73,8 +69,8 @@ function onPose(pose) {
 }
 
 function onState(state) {
-  seen.view = state.view ?? null;
-  seen.placement = state.placement ?? null;
+  seen.state = state;
+  render();
 }
 
 const source = new EventSource("/api/events?kinds=state,pose,health");
@@ -94,4 +90,4 @@ image.addEventListener("error", () => {
 const startPreview = () => (image.src = `${image.dataset.src}?t=${Date.now()}`);
 if (document.readyState === "complete") startPreview();
 else window.addEventListener("load", startPreview, { once: true });
-render(null);
+render();
