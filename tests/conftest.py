@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import pytest
 
 from device.pose import arithmetic
+from device.pose.cache import runtime_version
+from device.pose.runtime import runtime_module
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -15,7 +18,11 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 def pytest_report_header() -> list[str]:
     """The CPU arithmetic the real-model tests run on, so that a failure names its machine."""
     here = arithmetic.current()
-    return [f"cpu arithmetic: {here.describe()} (pose cache folder {here.short_id})"]
+    runtime, _ = runtime_module()
+    return [
+        f"cpu arithmetic: {here.describe()} (pose cache folder {here.short_id}); "
+        f"{runtime} {runtime_version(runtime)}, OpenCV {cv2.__version__}"
+    ]
 
 
 @pytest.fixture(scope="session")
