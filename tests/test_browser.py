@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from device.daemon.store import RepRecord, Store
+from device.history.store import RepRecord, Store
 from tests.conftest import SHARED_DATA
 
 sync_api = pytest.importorskip(

@@ -13,9 +13,9 @@ import time
 
 import pytest
 
+from device.bench.api_client import ApiClient
+from device.bench.bench_serve import spawn_serve
 from device.daemon import config
-from device.daemon.api_client import ApiClient
-from device.daemon.bench_serve import spawn_serve
 from device.daemon.http_server import FIRST_REQUEST_S, PER_ADDRESS
 from tests.test_api import PASSWORD, clip, daemon, logged_in_client, serve  # noqa: F401
 from tests.waiting import wait_until

@@ -7,10 +7,10 @@ import sqlite3
 
 import pytest
 
-from device.daemon.people import PersonInvalid
-from device.daemon.schema import MIGRATIONS
-from device.daemon.store import RepRecord, Store
-from device.daemon.workout import Workout
+from device.history.people import PersonInvalid
+from device.history.schema import MIGRATIONS
+from device.history.store import RepRecord, Store
+from device.history.workout import Workout
 from tests.test_api import clip, daemon, logged_in_client  # noqa: F401 (fixtures)
 from tests.test_workout import make_rep
 from tests.waiting import wait_until

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, request
 
 from device.daemon import config
-from device.daemon.people import DEFAULT_REST_S, PersonInvalid
-from device.daemon.store import CorrectionInvalid
+from device.history.people import DEFAULT_REST_S, PersonInvalid
+from device.history.store import CorrectionInvalid
 from web_ui import streams
 from web_ui.auth import require_login
 from web_ui.body import json_body

@@ -1,16 +1,19 @@
 """What /api/health warns about, each as {"kind", "message", "fix"}: what is wrong in words the
 owner understands, and what to do about it. The live page shows every entry (a banner, or a
-full-screen overlay for the camera). One function per kind; each returns [] when all is well.
+full-screen overlay for the camera). One function per kind; each returns [] when all is well,
+and Daemon.health runs them as one list of checks (run_checks).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from device.daemon.config import SafeMode, StorageSettings
 
 Entry = dict[str, str]  # {"kind", "message", "fix"}
+Check = Callable[[], list[Entry]]
 
 CAMERA = {
     "missing": (
@@ -112,3 +115,8 @@ def accelerator(required_verdict: Any, fallback: Any) -> list[Entry]:
     if fallback is not None and fallback.warn:
         warnings.append({"kind": "accelerator", "message": fallback.reason, "fix": fallback.fix})
     return warnings
+
+
+def run_checks(checks: Iterable[Check]) -> list[Entry]:
+    """Every check's warnings, in the order of the checks."""
+    return [entry for check in checks for entry in check()]

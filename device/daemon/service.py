@@ -34,11 +34,11 @@ from device.daemon import config, health, http_server, mqtt
 from device.daemon.events import EventBus
 from device.daemon.live import LivePipeline, PoseStage, Tracker
 from device.daemon.sdnotify import Notifier
-from device.daemon.store import Store
 from device.daemon.training import Trainee, Training
-from device.daemon.workout import Workout
 from device.errors import RepCounterError
 from device.exercise.rules import ExerciseRules
+from device.history.store import Store
+from device.history.workout import Workout
 
 log = logging.getLogger("repcounter")
 
@@ -494,14 +494,16 @@ class Daemon:
         if storage is not None and self.store is not None and not storage["error"]:
             storage["error"] = self.store.error  # not even opened yet (full disk at start)
         min_fps = self.settings.exercise.min_fps
-        warnings = (
-            health.camera(status["camera"])
-            + health.safe_mode(self.safe_mode, self.listen_fallback)
-            + health.storage(storage, usage.free, self.data_dir, self.settings.storage)
-            + health.low_fps(pipeline.timing.low_fps(min_fps, LOW_FPS_HOLD_S) if pipeline else None,
-                             min_fps)
-            + health.accelerator(self.accelerator_verdict, getattr(backend, "fallback", None))
-        )  # fmt: skip
+        warnings = health.run_checks([
+            lambda: health.camera(status["camera"]),
+            lambda: health.safe_mode(self.safe_mode, self.listen_fallback),
+            lambda: health.storage(storage, usage.free, self.data_dir, self.settings.storage),
+            lambda: health.low_fps(
+                pipeline.timing.low_fps(min_fps, LOW_FPS_HOLD_S) if pipeline else None, min_fps
+            ),
+            lambda: health.accelerator(self.accelerator_verdict,
+                                       getattr(backend, "fallback", None)),
+        ])  # fmt: skip
         ok = pipeline is not None
         return {
             "status": "ok" if ok and not warnings else "degraded",

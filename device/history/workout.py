@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from device.daemon.people import DEFAULT_PERSON_ID
-from device.daemon.rep_writer import RepWriter
-from device.daemon.store import RepRecord, Store, StoreError
 from device.exercise.types import Rep
+from device.history.people import DEFAULT_PERSON_ID
+from device.history.rep_writer import RepWriter
+from device.history.store import RepRecord, Store, StoreError
 
 
 @dataclass

@@ -30,8 +30,8 @@ import time
 from pathlib import Path
 
 from device import jsonout
+from device.bench.api_client import ApiClient
 from device.daemon import config
-from device.daemon.api_client import ApiClient
 from device.daemon.service import rss_bytes
 from device.errors import RepCounterError
 
