@@ -16,11 +16,13 @@ import pytest
 from device.bench.api_client import ApiClient
 from device.bench.bench_serve import spawn_serve
 from device.daemon import config
-from device.daemon.http_server import FIRST_REQUEST_S, PER_ADDRESS
+from device.daemon.http_server import FIRST_REQUEST_S, PER_ADDRESS, STALL_S
 from tests.test_api import PASSWORD, clip, daemon, logged_in_client, serve  # noqa: F401
 from tests.waiting import wait_until
 from web_ui import throttle as throttle_module
 from web_ui.logins import LoginStore
+from web_ui.streams import PER_ADDRESS as PER_ADDRESS_STREAMS
+from web_ui.streams import PER_LOGIN as PER_LOGIN_STREAMS
 from web_ui.throttle import FAILURES_BEFORE_LOCK, GLOBAL_FAILURES, LOCK_S, HashBusy, Hasher
 
 FLOOD_S = 5.0
@@ -396,3 +398,120 @@ def test_settings_that_cannot_be_saved_change_nothing(daemon, monkeypatch):  # n
     answer = client.patch("/api/settings", json=change, headers={"X-CSRF-Token": token})
     assert answer.status_code == 503 and "nothing changed" in answer.json["error"]
     assert (daemon.settings, daemon.settings_path.read_bytes()) == before
+
+
+# --- issue 19: streams that cannot be held -----------------------------------------------------
+
+
+def _stream(port: int, source: str, cookie: str | None, path: str) -> tuple[socket.socket, int]:
+    """A stream request from `source` with a tiny receive buffer, and its status; the caller
+    reads nothing more (a phone that stopped reading)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.bind((source, 0))
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", port))
+    head = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+    if cookie:
+        head += f"Cookie: repcounter_session={cookie}\r\n"
+    sock.sendall((head + "\r\n").encode())
+    status_line = sock.recv(12)  # b"HTTP/1.1 200"
+    return sock, int(status_line[9:12])
+
+
+def _spooled_files() -> list[str]:
+    """Deleted temporary files this process holds open (waitress spools output to those)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.endswith("(deleted)") and not target.startswith(("/memfd:", "/dev/")):
+            found.append(target)
+    return found
+
+
+@pytest.fixture
+def roomy_daemon(tmp_path, clip):  # noqa: F811
+    """A daemon with 12 stream slots (16 server threads)."""
+    settings = config.Settings(camera={"file_loop": True}, server={"threads": 16})
+    with serve(tmp_path, clip, settings) as running:
+        yield running
+
+
+def test_one_phone_cannot_take_every_stream(roomy_daemon):
+    """Per-login and per-address caps: one login gets PER_LOGIN streams, its address
+    PER_ADDRESS, and a phone at another address still gets its live view."""
+    port = roomy_daemon.port
+    limit = roomy_daemon.app.extensions["stream_slots"].limit
+    assert limit > PER_ADDRESS_STREAMS
+    phone = ApiClient("127.0.0.1", port, source="127.0.30.1")
+    phone.log_in(PASSWORD)
+    second = ApiClient("127.0.0.1", port, source="127.0.30.1")
+    second.log_in(PASSWORD)
+    other = ApiClient("127.0.0.1", port, source="127.0.30.2")
+    other.log_in(PASSWORD)
+    held = []
+    try:
+        answers = []
+        for i in range(PER_LOGIN_STREAMS + 1):
+            path = "/api/events" if i % 2 else "/api/preview.mjpeg"
+            sock, status = _stream(port, "127.0.30.1", phone.cookie, path)
+            held.append(sock)
+            answers.append(status)
+        assert answers == [200] * PER_LOGIN_STREAMS + [429]
+        answers = []
+        for _ in range(PER_ADDRESS_STREAMS - PER_LOGIN_STREAMS + 1):
+            sock, status = _stream(port, "127.0.30.1", second.cookie, "/api/events")
+            held.append(sock)
+            answers.append(status)
+        assert answers == [200] * (PER_ADDRESS_STREAMS - PER_LOGIN_STREAMS) + [429]
+        sock, status = _stream(port, "127.0.30.2", other.cookie, "/api/events")
+        held.append(sock)
+        assert status == 200
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def test_phones_that_stop_reading_give_their_slots_back(roomy_daemon):
+    """Every stream slot taken by clients with tiny receive buffers that never read (several
+    logins and addresses, so the caps do not stop them): they are dropped once their output
+    has waited STALL_S, a new phone gets its live stream within seconds, and nothing is spooled
+    to disk. Before issue 19 the slots stayed held for minutes (503 from 17 s to 122 s)."""
+    port = roomy_daemon.port
+    limit = roomy_daemon.app.extensions["stream_slots"].limit
+    held = []
+    phones = []
+    for i in range((limit + PER_LOGIN_STREAMS - 1) // PER_LOGIN_STREAMS):
+        phone = ApiClient("127.0.0.1", port, source=f"127.0.31.{i + 1}")
+        phone.log_in(PASSWORD)
+        phones.append(phone)
+    try:
+        for k in range(limit):
+            phone = phones[k // PER_LOGIN_STREAMS]
+            path = "/api/events" if k % 2 else "/api/preview.mjpeg"
+            sock, status = _stream(port, phone.source[0], phone.cookie, path)
+            held.append(sock)
+            assert status == 200
+        newcomer = ApiClient("127.0.0.1", port, source="127.0.32.1")
+        newcomer.log_in(PASSWORD)
+        sock, status = _stream(port, "127.0.32.1", newcomer.cookie, "/api/events")
+        sock.close()
+        assert status == 503  # all taken
+        t0 = time.monotonic()
+        got = None
+        while time.monotonic() - t0 < 40 and got != 200:
+            time.sleep(0.5)
+            assert _spooled_files() == []
+            sock, got = _stream(port, "127.0.32.1", newcomer.cookie, "/api/events")
+            sock.close()
+        elapsed = time.monotonic() - t0
+        print(f"a new phone's live stream answered {got} after {elapsed:.1f} s")
+        assert got == 200 and elapsed < 4 * STALL_S, elapsed
+        # every stuck stream is gone, not just one
+        assert wait_until(lambda: roomy_daemon.bus.subscriber_count <= 1, 4 * STALL_S)
+    finally:
+        for sock in held:
+            sock.close()
