@@ -5,18 +5,26 @@ device or leaving a broken settings file."""
 
 from __future__ import annotations
 
+import csv
+import gc
+import http.client
+import io
 import json
 import os
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from device.bench.api_client import ApiClient
+from device.bench.bench_history import fill
 from device.bench.bench_serve import spawn_serve
 from device.daemon import config
 from device.daemon.http_server import FIRST_REQUEST_S, PER_ADDRESS, STALL_S
+from device.history.export import FORMULA_START, csv_cell
+from device.history.store import RepRecord
 from tests.test_api import PASSWORD, clip, daemon, logged_in_client, serve  # noqa: F401
 from tests.waiting import wait_until
 from web_ui import throttle as throttle_module
@@ -26,6 +34,7 @@ from web_ui.streams import PER_LOGIN as PER_LOGIN_STREAMS
 from web_ui.throttle import FAILURES_BEFORE_LOCK, GLOBAL_FAILURES, LOCK_S, HashBusy, Hasher
 
 FLOOD_S = 5.0
+EXPORT_RSS_MIB = 20
 MEASURE_S = 3.0
 
 
@@ -515,3 +524,84 @@ def test_phones_that_stop_reading_give_their_slots_back(roomy_daemon):
     finally:
         for sock in held:
             sock.close()
+
+
+# --- issue 19: exports that cannot hurt -----------------------------------------------------------
+
+FORMULAS = ('=HYPERLINK("http://x.invalid","click")', "+cmd|' /C calc'!A0", "@SUM(1+1)",
+            "-2+3+cmd")  # fmt: skip
+
+
+def test_csv_export_cannot_carry_a_formula(daemon):  # noqa: F811
+    """Names and correction reasons that a spreadsheet would run as formulas come out of the
+    CSV export with a leading apostrophe (OWASP), and the JSON export keeps them as they are."""
+    client = ApiClient("127.0.0.1", daemon.port)
+    client.log_in(PASSWORD)
+    now = time.time() - 3600
+    for k, name in enumerate(FORMULAS):
+        status, person = client.json("POST", "/api/people", {"name": name, "colour": "#2e7d32"})
+        assert status == 201, person
+        _, set_id = daemon.store.add_rep(
+            RepRecord("squat", True, now + k * 600, now + k * 600 + 3, 1.0, 1.2, 1.0),
+            None,
+            30.0,
+            person["id"],
+        )
+        status, answer = client.json(
+            "POST", f"/api/sets/{set_id}/correction", {"reps": 3, "reason": FORMULAS[-1 - k]}
+        )
+        assert status == 200, answer
+    status, _, body = client.request("GET", "/api/export?format=csv")
+    assert status == 200
+    rows = list(csv.DictReader(io.StringIO(body.decode())))
+    names = {row["person"] for row in rows}
+    reasons = {row["correction_reason"] for row in rows}
+    assert names >= {"'" + name for name in FORMULAS}
+    assert reasons == {"'" + reason for reason in FORMULAS}
+    for row in rows:
+        assert not any(cell.startswith(FORMULA_START) for cell in row.values()), row
+    status, _, body = client.request("GET", "/api/export?format=json")
+    exported = json.loads(body)
+    assert {s["person"] for s in exported["sets"]} == set(FORMULAS)
+    assert [csv_cell(text) for text in ("\tx", "\rx", "a=b", "", None, -2.5)] == [
+        "'\tx", "'\rx", "a=b", "", "", -2.5,
+    ]  # fmt: skip
+
+
+def _rss_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(field)
+
+
+def test_export_streams_in_bounded_memory(tmp_path, clip):  # noqa: F811
+    """The CSV and JSON exports of 5 years of 2 people's history (94,900 reps) over HTTP raise
+    the daemon's peak RSS by at most EXPORT_RSS_MIB (the issue: 138 -> 602 MiB before)."""
+    data_dir = tmp_path / "data"
+    fill(data_dir / "history.sqlite3", 5, 2).close()
+    settings = config.Settings(camera={"file_loop": True}, server={"threads": 8})
+    with serve(data_dir, clip, settings) as running:
+        client = ApiClient("127.0.0.1", running.port, timeout=120)
+        client.log_in(PASSWORD)
+        for fmt in ("csv", "json"):
+            gc.collect()
+            with open("/proc/self/clear_refs", "w") as refs:
+                refs.write("5")  # resets the peak (VmHWM) to the current RSS
+            before = _rss_kib("VmRSS")
+            connection = http.client.HTTPConnection("127.0.0.1", running.port, timeout=120)
+            connection.request(
+                "GET",
+                f"/api/export?format={fmt}",
+                headers={"Cookie": f"repcounter_session={client.cookie}"},
+            )
+            response = connection.getresponse()
+            assert response.status == 200
+            size = 0
+            while chunk := response.read(1 << 16):
+                size += len(chunk)
+            connection.close()
+            peak = _rss_kib("VmHWM")
+            print(f"{fmt}: {size / 1e6:.1f} MB, peak RSS +{(peak - before) / 1024:.1f} MiB")
+            assert size > 10_000_000
+            assert peak - before < EXPORT_RSS_MIB * 1024, (fmt, before, peak)

@@ -3,14 +3,18 @@ export, people and settings. Every route needs a login."""
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
+
 from flask import Blueprint, Response, abort, current_app, request
 
 from device.daemon import config
 from device.history.people import DEFAULT_REST_S, PersonInvalid
-from device.history.store import CorrectionInvalid
+from device.history.store import CorrectionInvalid, StoreError
 from web_ui import streams
 from web_ui.auth import require_login
 from web_ui.body import json_body
+from web_ui.downloads import Busy
 from web_ui.errors import json_error
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -176,18 +180,27 @@ def progress():
 
 @bp.get("/export")
 def export():
+    """The history as CSV or JSON, streamed (device/history/export.py) and made at low
+    priority (web_ui/downloads.py)."""
     fmt = _choice_arg("format", ("json", "csv"))
     person_id = _person_arg()
     store = _store()
-    body, mimetype = (
-        (store.export_csv(person_id), "text/csv")
-        if fmt == "csv"
-        else (store.export_json(person_id), "application/json")
-    )
+    chunks = store.csv_chunks(person_id) if fmt == "csv" else store.json_chunks(person_id)
+    try:
+        first, rest = current_app.extensions["downloads"].start(chunks)
+    except Busy as exc:
+        return json_error(429, str(exc))
+    except (sqlite3.Error, StoreError) as exc:
+        return json_error(503, f"the history cannot be read now ({exc}): try again later")
+
+    def body() -> Iterator[bytes]:
+        yield first
+        yield from rest
+
     name = "repcounter-history" + ("" if person_id is None else f"-person-{person_id}")
     return Response(
-        body,
-        mimetype=mimetype,
+        body(),
+        mimetype="text/csv" if fmt == "csv" else "application/json",
         headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
     )
 

@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 from device import jsonout
 from web_ui import api, auth, errors, pages
 from web_ui.credentials import Credentials
+from web_ui.downloads import Downloads
 from web_ui.logins import LoginStore
 from web_ui.streams import API_THREADS, StreamSlots
 from web_ui.throttle import Hasher, Throttle
@@ -60,6 +61,7 @@ def create_app(daemon, auth_path: Path) -> Flask:
         logins=LoginStore(auth_path.with_name("logins.json"), lambda: _lifetimes(daemon)),
         throttle=Throttle(),
         hasher=Hasher(),
+        downloads=Downloads(),
         stream_slots=StreamSlots(max(1, server.threads - API_THREADS)),
         allowed_hosts=lambda: names | set(daemon.settings.server.allowed_hosts),
     )

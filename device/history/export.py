@@ -1,13 +1,25 @@
 """The whole history as one file: CSV (a row per rep) or JSON (sets with their corrections, and
-reps). A mixin of Store (device/history/store.py): it uses the store's read queries."""
+reps). A mixin of Store (device/history/store.py).
+
+Exports stream: they read the database through a connection of their own (one read
+transaction, so one consistent snapshot, while reps keep being written through the store's),
+BATCH_ROWS rows at a time, and give the text in chunks of about CHUNK_BYTES. Memory stays the
+same whatever the history's size: a 300,000-rep history costs what a 300-rep one does.
+
+A CSV is opened in spreadsheets, which run a cell that starts with = + - @ tab or CR as a
+formula: such a text cell (a person's name, a correction's reason) is written with a leading
+apostrophe, OWASP's rule against CSV injection, so the spreadsheet shows it as text.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from device import jsonout
@@ -19,6 +31,10 @@ EXPORT_COLUMNS = (
     # the rep's set: its counted complete reps, the corrected count and why, when deleted
     "counted_reps", "corrected_reps", "correction_reason", "deleted_at",
 )  # fmt: skip
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+BATCH_ROWS = 500
+CHUNK_BYTES = 64 * 1024
+READER_CACHE_KIB = 2048  # SQLite's page cache for the export's own connection
 
 
 def local_iso(t: float) -> str:
@@ -27,66 +43,144 @@ def local_iso(t: float) -> str:
     return datetime.fromtimestamp(t).astimezone().isoformat(timespec="milliseconds")
 
 
+def csv_cell(value: Any) -> Any:
+    """A value as a spreadsheet-safe CSV cell: "" for None, a text that a spreadsheet would
+    run as a formula with a leading apostrophe, anything else as it is."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 class Exports:
     """Store's exports (see the module docstring)."""
 
-    version: int
-
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict]:
-        raise NotImplementedError
+    path: Path
 
     def export_sets(self, person_id: int | None = None) -> list[dict]:
         """Every set (deleted ones flagged by deleted_at) with its counted and corrected reps
         and the log of its corrections."""
-        where, params = person_filter(person_id)
-        sets = self._query(SET_COUNTS + where + " GROUP BY t.id ORDER BY t.id", params)
-        log_rows = self._query(
-            "SELECT set_id, at, field, before, after, reason FROM set_corrections ORDER BY id"
-        )
-        by_set: dict[int, list[dict]] = {}
-        for row in log_rows:
-            by_set.setdefault(row.pop("set_id"), []).append(row)
-        for row in sets:
-            row["corrections"] = by_set.get(row["id"], [])
-        return sets
+        with self._reader() as db:
+            return list(_sets(db, person_id))
 
     def export_rows(self, person_id: int | None = None) -> list[dict]:
         """One row per rep, with its set's person, counted and corrected reps and deletion."""
-        where, params = person_filter(person_id)
-        rows = self._query(
-            f"""
-            WITH c AS ({SET_COUNTS} {where} GROUP BY t.id)
-            SELECT c.session_id, r.set_id, r.id AS rep_id, c.person_id, c.person, r.exercise,
-                   r.complete, r.started_at, r.ended_at, r.depth, r.down_s, r.up_s, r.cues,
-                   c.counted_reps, c.corrected_reps, c.correction_reason, c.deleted_at
-            FROM reps r JOIN c ON c.id = r.set_id ORDER BY r.id
-            """,
-            params,
-        )
-        for row in rows:
-            row["complete"] = bool(row["complete"])
-            row["cues"] = json.loads(row["cues"])
-            row["started_local"] = local_iso(row["started_at"])
-            row["ended_local"] = local_iso(row["ended_at"])
-        return rows
+        with self._reader() as db:
+            return list(_rep_rows(db, person_id))
 
     def export_json(self, person_id: int | None = None) -> str:
-        return jsonout.dumps(
-            {
-                "schema": self.version,
-                "person_id": person_id,
-                "sets": self.export_sets(person_id),
-                "reps": self.export_rows(person_id),
-            },
-            indent=1,
-        )
+        return "".join(self.json_chunks(person_id))
 
     def export_csv(self, person_id: int | None = None) -> str:
+        return "".join(self.csv_chunks(person_id))
+
+    def csv_chunks(self, person_id: int | None = None) -> Iterator[str]:
+        """The CSV export, a chunk at a time."""
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(EXPORT_COLUMNS)
-        for row in self.export_rows(person_id):
-            row["cues"] = " ".join(row["cues"])
-            row["complete"] = int(row["complete"])
-            writer.writerow(["" if row[c] is None else row[c] for c in EXPORT_COLUMNS])
-        return out.getvalue()
+        with self._reader() as db:
+            for row in _rep_rows(db, person_id):
+                row["cues"] = " ".join(row["cues"])
+                row["complete"] = int(row["complete"])
+                writer.writerow([csv_cell(row[c]) for c in EXPORT_COLUMNS])
+                if out.tell() >= CHUNK_BYTES:
+                    yield _take(out)
+        yield _take(out)
+
+    def json_chunks(self, person_id: int | None = None) -> Iterator[str]:
+        """The JSON export, a chunk at a time: {"schema", "person_id", "sets": [...],
+        "reps": [...]}, one set or rep per line."""
+        with self._reader() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            out = io.StringIO()
+            out.write(f'{{"schema": {version}, "person_id": {jsonout.dumps(person_id)},\n')
+            for key, rows in (("sets", _sets(db, person_id)), ("reps", _rep_rows(db, person_id))):
+                out.write(f' "{key}": [')
+                separator = "\n"
+                for row in rows:
+                    out.write(separator + jsonout.dumps(row))
+                    separator = ",\n"
+                    if out.tell() >= CHUNK_BYTES:
+                        yield _take(out)
+                out.write("\n ]" + (",\n" if key == "sets" else "\n}\n"))
+            yield _take(out)
+
+    def _reader(self) -> _Reader:
+        return _Reader(self.path)
+
+
+class _Reader:
+    """A read-only connection of the export's own, in one read transaction (a snapshot)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA query_only=ON")
+        self.db.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
+        self.db.execute("PRAGMA busy_timeout=5000")
+        self.db.execute("BEGIN")
+        return self.db
+
+    def __exit__(self, *exc: object) -> None:
+        self.db.close()
+
+
+def _take(out: io.StringIO) -> str:
+    text = out.getvalue()
+    out.seek(0)
+    out.truncate()
+    return text
+
+
+def _batches(cursor: sqlite3.Cursor) -> Iterator[sqlite3.Row]:
+    while rows := cursor.fetchmany(BATCH_ROWS):
+        yield from rows
+
+
+def _sets(db: sqlite3.Connection, person_id: int | None) -> Iterator[dict]:
+    """Sets by id, each with its corrections (a merge of two cursors, both by set id)."""
+    where, params = person_filter(person_id)
+    sets = db.execute(SET_COUNTS + where + " GROUP BY t.id ORDER BY t.id", params)
+    log = _batches(
+        db.execute(
+            "SELECT set_id, at, field, before, after, reason FROM set_corrections"
+            " ORDER BY set_id, id"
+        )
+    )
+    pending = next(log, None)
+    for row in _batches(sets):
+        item = dict(row)
+        item["corrections"] = []
+        while pending is not None and pending["set_id"] <= item["id"]:
+            if pending["set_id"] == item["id"]:
+                change = dict(pending)
+                del change["set_id"]
+                item["corrections"].append(change)
+            pending = next(log, None)
+        yield item
+
+
+def _rep_rows(db: sqlite3.Connection, person_id: int | None) -> Iterator[dict]:
+    where, params = person_filter(person_id)
+    cursor = db.execute(
+        f"""
+        WITH c AS ({SET_COUNTS} {where} GROUP BY t.id)
+        SELECT c.session_id, r.set_id, r.id AS rep_id, c.person_id, c.person, r.exercise,
+               r.complete, r.started_at, r.ended_at, r.depth, r.down_s, r.up_s, r.cues,
+               c.counted_reps, c.corrected_reps, c.correction_reason, c.deleted_at
+        FROM reps r JOIN c ON c.id = r.set_id ORDER BY r.id
+        """,
+        params,
+    )
+    for row in _batches(cursor):
+        item = dict(row)
+        item["complete"] = bool(item["complete"])
+        item["cues"] = json.loads(item["cues"])
+        item["started_local"] = local_iso(item["started_at"])
+        item["ended_local"] = local_iso(item["ended_at"])
+        yield item
