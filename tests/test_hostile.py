@@ -12,6 +12,7 @@ import io
 import json
 import os
 import socket
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -605,3 +606,44 @@ def test_export_streams_in_bounded_memory(tmp_path, clip):  # noqa: F811
             print(f"{fmt}: {size / 1e6:.1f} MB, peak RSS +{(peak - before) / 1024:.1f} MiB")
             assert size > 10_000_000
             assert peak - before < EXPORT_RSS_MIB * 1024, (fmt, before, peak)
+
+
+# --- issue 19: the person who is training cannot vanish ------------------------------------------
+
+
+def test_the_person_training_cannot_be_deleted(daemon):  # noqa: F811
+    """DELETE of the active person is refused (409, saying to switch first) while switching
+    and deleting race from two phones; whoever is deleted, /api/state always names a person
+    who exists, and every stored set belongs to someone who exists. Before issue 19 the
+    delete answered 200 and training went on for the deleted person."""
+    phone = ApiClient("127.0.0.1", daemon.port)
+    phone.log_in(PASSWORD)
+    other = ApiClient("127.0.0.1", daemon.port)
+    other.log_in(PASSWORD)
+    _, bo = phone.json("POST", "/api/people", {"name": "Bo", "colour": "#2e7d32"})
+    assert phone.json("PUT", "/api/person", {"person_id": bo["id"]})[0] == 200
+    status, refused = other.json("DELETE", f"/api/people/{bo['id']}")
+    assert status == 409 and "switch to someone else first" in refused["error"], refused
+    assert phone.json("GET", "/api/state")[1]["person"]["id"] == bo["id"]
+    deleted = 0
+    for round_ in range(10):
+        _, someone = phone.json("POST", "/api/people", {"name": f"P{round_}", "colour": "#2e7d32"})
+        assert phone.json("PUT", "/api/person", {"person_id": someone["id"]})[0] == 200
+        answers: list[int] = []
+
+        def switch_to_the_first(answers: list[int] = answers) -> None:
+            answers.append(phone.json("PUT", "/api/person", {"person_id": 1})[0])
+
+        switch = threading.Thread(target=switch_to_the_first)
+        switch.start()
+        status, _ = other.json("DELETE", f"/api/people/{someone['id']}")
+        switch.join(10)
+        assert status in (200, 409) and answers == [200]
+        deleted += status == 200
+        state = phone.json("GET", "/api/state")[1]
+        assert state["person"] is not None and state["person"]["id"] == 1
+    people = {p["id"] for p in phone.json("GET", "/api/people")[1]["people"]}
+    assert len(people) == 12 - deleted
+    with sqlite3.connect(daemon.store.path) as db:
+        owners = {row[0] for row in db.execute("SELECT DISTINCT person_id FROM sets")}
+    assert owners <= people

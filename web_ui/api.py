@@ -241,12 +241,11 @@ def people_update(person_id: int):
 @bp.delete("/people/<int:person_id>")
 def people_delete(person_id: int):
     try:
-        deleted = _store().delete_person(person_id)
+        deleted = _daemon().delete_person(person_id)
     except PersonInvalid as exc:
         return json_error(409, exc.message, exc.field)
     if not deleted:
         return json_error(404, f"no person {person_id}", "person_id")
-    _daemon().people_changed()
     return {"deleted": person_id}
 
 

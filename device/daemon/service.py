@@ -37,6 +37,8 @@ from device.daemon.sdnotify import Notifier
 from device.daemon.training import Trainee, Training
 from device.errors import RepCounterError
 from device.exercise.rules import ExerciseRules
+from device.history.people import PersonInvalid
+from device.history.roster import TRAINING_NOW
 from device.history.store import Store
 from device.history.workout import Workout
 
@@ -134,6 +136,7 @@ class Daemon:
         self.server: Any = None
         self._server_thread: threading.Thread | None = None
         self._settings_lock = threading.Lock()
+        self._people_lock = threading.Lock()  # who trains: switching against deleting
         self.notifier = Notifier()
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -461,16 +464,30 @@ class Daemon:
         """Count the next reps for this person and remember the choice; None if no such
         person. An open set of the previous person ends (published as a set end)."""
         assert self.store is not None and self.workout is not None
-        person = self.store.person(person_id)
-        if person is None:
-            return None
-        if self.pipeline is not None:
-            self.pipeline.switch_person(person_id)
-        else:
-            self.workout.switch_person(person_id)
-        self.store.set_active_person(person_id)
+        with self._people_lock:
+            person = self.store.person(person_id)
+            if person is None:
+                return None
+            self.store.set_active_person(person_id)
+            if self.pipeline is not None:
+                self.pipeline.switch_person(person_id)
+            else:
+                self.workout.switch_person(person_id)
         self.people_changed()
         return person
+
+    def delete_person(self, person_id: int) -> bool:
+        """Delete a person (False when there is no such person). The person training now
+        cannot be deleted (PersonInvalid: switch first): their set, target and plan are in
+        use, and their reps would go to someone else."""
+        assert self.store is not None and self.workout is not None
+        with self._people_lock:
+            if self.workout.person_id == person_id:
+                raise PersonInvalid("person_id", TRAINING_NOW)
+            deleted = self.store.delete_person(person_id)
+        if deleted:
+            self.people_changed()
+        return deleted
 
     def people_changed(self) -> None:
         """Tell the phones (and MQTT) that someone else trains or a profile changed: a

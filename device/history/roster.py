@@ -12,6 +12,11 @@ from typing import Any
 from device.history import people as profile
 from device.history.people import PersonInvalid
 
+TRAINING_NOW = (
+    "this person is training now: switch to someone else first (tap the person on the live "
+    "page, or PUT /api/person), then delete"
+)
+
 
 class Roster:
     """Store's people (see the module docstring)."""
@@ -82,7 +87,8 @@ class Roster:
 
     def delete_person(self, person_id: int) -> bool:
         """Delete a person who has no sets (False when there is no such person). The first
-        person and anyone with history stay (PersonInvalid says why)."""
+        person, anyone with history and the person training now stay (PersonInvalid says
+        why)."""
         if person_id == profile.DEFAULT_PERSON_ID:
             raise PersonInvalid("person_id", "the first person cannot be deleted: rename it")
         with self._lock, self._connection() as db:
@@ -92,7 +98,7 @@ class Roster:
                     "person_id", "this person has sets in the history: move them first"
                 )
             if _state_get(db, "person") == str(person_id):
-                db.execute("DELETE FROM device_state WHERE key='person'")
+                raise PersonInvalid("person_id", TRAINING_NOW)
             return db.execute("DELETE FROM people WHERE id=?", (person_id,)).rowcount > 0
 
     def active_person_id(self) -> int:
