@@ -22,10 +22,15 @@ import pytest
 from device.bench.api_client import ApiClient
 from device.bench.bench_history import fill
 from device.bench.bench_serve import spawn_serve
-from device.daemon import config
+from device.daemon import config, service
+from device.daemon import health as health_module
+from device.daemon.clock import ClockWatch
 from device.daemon.http_server import FIRST_REQUEST_S, PER_ADDRESS, STALL_S
+from device.daemon.mqtt import today_reps
+from device.exercise.types import Rep
 from device.history.export import FORMULA_START, csv_cell
-from device.history.store import RepRecord
+from device.history.store import RepRecord, Store
+from device.history.workout import Workout
 from tests.test_api import PASSWORD, clip, daemon, logged_in_client, serve  # noqa: F401
 from tests.waiting import wait_until
 from web_ui import throttle as throttle_module
@@ -647,3 +652,129 @@ def test_the_person_training_cannot_be_deleted(daemon):  # noqa: F811
     with sqlite3.connect(daemon.store.path) as db:
         owners = {row[0] for row in db.execute("SELECT DISTINCT person_id FROM sets")}
     assert owners <= people
+
+
+# --- issue 19: a Pi's wrong clock ---------------------------------------------------------------
+
+DAY_S = 86400.0
+
+
+class Clocks:
+    """A wall clock the test steps, and a monotonic clock that only moves forward."""
+
+    def __init__(self, wall: float) -> None:
+        self.wall, self.mono = wall, 1000.0
+
+    def advance(self, seconds: float) -> None:
+        self.wall += seconds
+        self.mono += seconds
+
+
+def _rep(t_end: float) -> Rep:
+    return Rep("squat", True, t_end - 2.0, t_end - 1.0, t_end, 1.0, 1.0, 1.0, ())
+
+
+def test_a_clock_that_was_ahead_does_not_merge_sessions_or_count_as_today(tmp_path):
+    """Counted with the clock at +365 days, then at the real time, +2 and +9 days (the issue's
+    run): four sessions, none spanning more than a set, and today's reps are today's only.
+    Before issue 19 it was one session spanning a year, and MQTT's "Reps today" counted every
+    future-dated rep."""
+    real_now = time.time()
+    clocks = Clocks(real_now + 365 * DAY_S)
+    store = Store(tmp_path / "history.sqlite3")
+    workout = Workout(
+        store, 20.0, 1800.0, wall_clock=lambda: clocks.wall, monotonic=lambda: clocks.mono
+    )
+    t = 0.0
+    for offset in (365, 0, 2, 9):
+        clocks.wall = real_now - 600 + offset * DAY_S  # NTP (or the owner) sets the clock
+        for _ in range(2):
+            t += 3.0
+            clocks.advance(3.0)
+            workout.add_rep(_rep(t))
+        workout.end_set()
+        t += 100.0
+        clocks.advance(100.0)
+    sessions = store.sessions()
+    assert len(sessions) == 4, sessions
+    assert all(s["ended_at"] - s["started_at"] < 3600 for s in sessions), sessions
+    today = today_reps(store.path, now=real_now)
+    assert today["total"] == 2, today  # the set counted at the real time only
+    assert today_reps(store.path, now=real_now + 2 * DAY_S)["total"] == 2
+
+
+def test_a_clock_stepped_mid_set_either_way(tmp_path):
+    """The wall clock steps back an hour, then forward a day, in the middle of sets: each step
+    ends the set (the next rep opens a set and a session of its own), and within a set the
+    reps stay in order, dated from its first rep on the monotonic clock; a few seconds of
+    wall-clock adjustment mid-set change nothing."""
+    clocks = Clocks(time.time() - DAY_S)
+    store = Store(tmp_path / "history.sqlite3")
+    workout = Workout(
+        store, 20.0, 1800.0, wall_clock=lambda: clocks.wall, monotonic=lambda: clocks.mono
+    )
+    t, set_ids = 0.0, []
+    for step in (0.0, -3600.0, 2.0, DAY_S):
+        for _ in range(3):
+            t += 3.0
+            clocks.advance(3.0)
+            opened, _, _ = workout.add_rep(_rep(t))
+            set_ids.append(opened.id)
+        clocks.wall += step  # mid-set, between two reps
+    t += 3.0
+    clocks.advance(3.0)
+    set_ids.append(workout.add_rep(_rep(t))[0].id)
+    # back an hour: a new set; 2 s: the same set; forward a day: a new set
+    assert len(set(set_ids)) == 3, set_ids
+    sessions = store.sessions()
+    assert len(sessions) == 3, sessions
+    for set_id in set(set_ids):
+        ends = [rep["ended_at"] for rep in store.set(set_id)["reps"]]
+        assert ends == sorted(ends) and ends[-1] - ends[0] < 60, ends
+
+
+def test_cookies_survive_a_clock_step_back(daemon, monkeypatch):  # noqa: F811
+    """A phone logged in while the clock was a day ahead stays logged in when it is set right
+    (Flask refused a cookie "signed in the future" with 401); a login made then is dated now
+    once used, so a step back cannot lengthen its absolute lifetime."""
+    phone = ApiClient("127.0.0.1", daemon.port)
+    real_time = time.time
+    with monkeypatch.context() as ahead:
+        ahead.setattr(time, "time", lambda: real_time() + DAY_S)
+        phone.log_in(PASSWORD)
+    assert phone.json("GET", "/api/state")[0] == 200
+    clock = [time.time() + 365 * DAY_S]
+    logins = LoginStore(daemon.data_dir / "other-logins.json", lambda: (DAY_S, 2 * DAY_S),
+                        clock=lambda: clock[0])  # fmt: skip
+    login = logins.create("fingerprint")
+    clock[0] -= 365 * DAY_S
+    assert logins.valid(login, "fingerprint")
+    for _ in range(2):
+        clock[0] += 0.9 * DAY_S
+        assert logins.valid(login, "fingerprint")  # used every day: the idle lifetime moves on
+    clock[0] += 0.25 * DAY_S
+    assert not logins.valid(login, "fingerprint")  # 2 days after it was first used: ended
+
+
+def test_health_says_when_the_clock_is_wrong(daemon, monkeypatch):  # noqa: F811
+    """/api/health reports the kernel's synchronisation and warns (kind "clock") when the
+    clock is not synchronised and sessions are dated in the future or it was stepped."""
+    client, _ = logged_in_client(daemon)
+    health = client.get("/api/health").json
+    assert set(health["clock"]) >= {"synchronised", "time", "last_step_s"}
+    assert abs(health["clock"]["time"] - time.time()) < 60
+    monkeypatch.setattr(service, "synchronised", lambda: False)
+    assert [w for w in client.get("/api/health").json["warnings"] if w["kind"] == "clock"] == []
+    ahead = time.time() + 30 * DAY_S
+    daemon.store.add_rep(RepRecord("squat", True, ahead, ahead + 3, 1.0, 1.0, 1.0), None, 60.0)
+    (warning,) = [w for w in client.get("/api/health").json["warnings"] if w["kind"] == "clock"]
+    assert "dated after now" in warning["message"] and "timedatectl" in warning["fix"]
+    monkeypatch.setattr(service, "synchronised", lambda: True)
+    assert [w for w in client.get("/api/health").json["warnings"] if w["kind"] == "clock"] == []
+    wall = [1_800_000_000.0]
+    watch = ClockWatch(wall=lambda: wall[0], monotonic=lambda: 5.0)
+    wall[0] += 30
+    assert watch.check() is None  # NTP slewing or a late check: not a step
+    wall[0] -= 2 * DAY_S
+    assert watch.check() == -2 * DAY_S and watch.last_step_s == -2 * DAY_S
+    assert "moved back by 2 days" in health_module.clock(False, watch.last_step_s, 0)[0]["message"]

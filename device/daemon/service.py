@@ -31,6 +31,7 @@ from device.capture.runner import Backoff
 from device.capture.source import CaptureOptions, FrameSource
 from device.capture.sources import open_source, parse_source
 from device.daemon import config, health, http_server, mqtt
+from device.daemon.clock import STEP_S, ClockWatch, synchronised
 from device.daemon.events import EventBus
 from device.daemon.live import LivePipeline, PoseStage, Tracker
 from device.daemon.sdnotify import Notifier
@@ -39,7 +40,7 @@ from device.errors import RepCounterError
 from device.exercise.rules import ExerciseRules
 from device.history.people import PersonInvalid
 from device.history.roster import TRAINING_NOW
-from device.history.store import Store
+from device.history.store import Store, StoreError
 from device.history.workout import Workout
 
 log = logging.getLogger("repcounter")
@@ -133,6 +134,7 @@ class Daemon:
         self.mqtt: mqtt.MqttPublisher | None = None
         self.accelerator_verdict: Any = None  # accelerator = edgetpu and its probe failed
         self.started = time.monotonic()
+        self.clock = ClockWatch()
         self.server: Any = None
         self._server_thread: threading.Thread | None = None
         self._settings_lock = threading.Lock()
@@ -226,6 +228,7 @@ class Daemon:
             now = time.monotonic()
             if now - last_health >= HEALTH_EVERY_S:
                 last_health = now
+                self.clock.check()
                 self.bus.publish("health", self.health())
             if self.store is not None and self.store.error:
                 self.store.try_open()  # it could not be opened at start (full disk)
@@ -489,6 +492,13 @@ class Daemon:
             self.people_changed()
         return deleted
 
+    def _future_sessions(self) -> int:
+        """Sessions dated more than a step after now (0 when the history cannot be read)."""
+        try:
+            return self.store.sessions_after(time.time() + STEP_S) if self.store else 0
+        except (sqlite3.Error, StoreError):
+            return 0
+
     def people_changed(self) -> None:
         """Tell the phones (and MQTT) that someone else trains or a profile changed: a
         `person` event with who trains now. Training takes their targets, rest and plan now."""
@@ -511,6 +521,8 @@ class Daemon:
         if storage is not None and self.store is not None and not storage["error"]:
             storage["error"] = self.store.error  # not even opened yet (full disk at start)
         min_fps = self.settings.exercise.min_fps
+        clock = {"time": time.time(), "synchronised": synchronised(),
+                 "last_step_s": self.clock.last_step_s}  # fmt: skip
         warnings = health.run_checks([
             lambda: health.camera(status["camera"]),
             lambda: health.safe_mode(self.safe_mode, self.listen_fallback),
@@ -520,6 +532,8 @@ class Daemon:
             ),
             lambda: health.accelerator(self.accelerator_verdict,
                                        getattr(backend, "fallback", None)),
+            lambda: health.clock(clock["synchronised"], self.clock.last_step_s,
+                                 self._future_sessions()),
         ])  # fmt: skip
         ok = pipeline is not None
         return {
@@ -544,6 +558,7 @@ class Daemon:
             "clients": self.bus.subscriber_count,
             "mqtt": self.mqtt.status() if self.mqtt else {"state": "off"},
             "rss_bytes": rss_bytes(),
+            "clock": clock,
         }
 
 

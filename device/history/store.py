@@ -30,6 +30,7 @@ from device.history.schema import MIGRATIONS
 log = logging.getLogger(__name__)
 
 REPS_MAX = 1000  # a corrected rep count
+OVERLAP_S = 60.0  # a new set's first rep may start this much before the last set's end
 REASON_MAX = 200
 
 
@@ -223,6 +224,13 @@ class Store(Roster, Exports):
                 (rep.ended_at, session_id),
             )
         return session_id, set_id
+
+    def sessions_after(self, t: float) -> int:
+        """How many sessions started after t (dated in the future when t is about now)."""
+        with self._lock:
+            db = self._connection()
+            row = db.execute("SELECT count(*) FROM sessions WHERE started_at > ?", (t,)).fetchone()
+            return row[0]
 
     def next_set_id(self) -> int:
         """The id the next new set gets (the writer numbers sets before they are stored)."""
@@ -496,9 +504,11 @@ def _version(db: sqlite3.Connection) -> int:
 
 
 def _session_for(db: sqlite3.Connection, at: float, gap_s: float) -> int:
-    """The latest session when it ended less than gap_s before `at`, else a new one."""
-    row = db.execute("SELECT id, ended_at FROM sessions ORDER BY ended_at DESC LIMIT 1").fetchone()
-    if row is not None and at - row["ended_at"] < gap_s:
+    """The latest session (the last one opened: a session dated in the future by a clock that
+    was ahead is not the latest) when it ended less than gap_s before `at`, else a new one. A
+    set that starts before the session ended (the clock went back) opens a new session."""
+    row = db.execute("SELECT id, ended_at FROM sessions ORDER BY id DESC LIMIT 1").fetchone()
+    if row is not None and -OVERLAP_S <= at - row["ended_at"] < gap_s:
         return row["id"]
     return db.execute(
         "INSERT INTO sessions (started_at, ended_at) VALUES (?, ?)", (at, at)
