@@ -778,3 +778,32 @@ def test_health_says_when_the_clock_is_wrong(daemon, monkeypatch):  # noqa: F811
     wall[0] -= 2 * DAY_S
     assert watch.check() == -2 * DAY_S and watch.last_step_s == -2 * DAY_S
     assert "moved back by 2 days" in health_module.clock(False, watch.last_step_s, 0)[0]["message"]
+
+
+# --- issue 19: names -----------------------------------------------------------------------------
+
+
+def test_names_are_visible_and_unique_whatever_their_case(daemon):  # noqa: F811
+    """Names with a NUL, a zero-width space, a right-to-left override, a byte-order mark or
+    only combining marks are refused (422); names are stored NFC and are unique under Unicode
+    case folding (before issue 19, "Émile" and "émile" could both exist)."""
+    phone = ApiClient("127.0.0.1", daemon.port)
+    phone.log_in(PASSWORD)
+
+    def add(name: str) -> tuple[int, dict]:
+        return phone.json("POST", "/api/people", {"name": name, "colour": "#2e7d32"})
+
+    for hidden in ("Ana\x00", "An\u200ba", "\u202eanA", "\ufeffAna", "\u0301\u0301", "\u200d"):
+        status, answer = add(hidden)
+        assert status == 422 and answer["field"] == "name", (hidden, answer)
+    status, emile = add("E\u0301mile")  # decomposed É
+    assert status == 201 and emile["name"] == "\u00c9mile"
+    for same in ("\u00e9mile", "\u00c9MILE", "e\u0301MILE"):
+        status, answer = add(same)
+        assert status == 422 and "taken" in answer["error"], (same, answer)
+    status, straße = add("Straße")
+    assert status == 201
+    assert add("STRASSE")[0] == 422  # case folding, not just lower case
+    renamed = phone.json("PATCH", f"/api/people/{straße['id']}", {"name": "\u00e9MILE"})
+    assert renamed[0] == 422
+    assert add("\u05d0\u05d1\u05d2 2")[0] == 201  # right-to-left letters themselves are fine

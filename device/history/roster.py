@@ -141,6 +141,8 @@ def _state_get(db: sqlite3.Connection, key: str) -> str | None:
 
 
 def _name_free(db: sqlite3.Connection, name: str, person_id: int | None) -> None:
-    row = db.execute("SELECT id FROM people WHERE name=?", (name,)).fetchone()
-    if row is not None and row[0] != person_id:
-        raise PersonInvalid("name", f"{name!r} is taken: choose another name")
+    """PersonInvalid when someone else has this name, whatever its case (profile.name_key)."""
+    key = profile.name_key(name)
+    for other_id, other in db.execute("SELECT id, name FROM people"):
+        if other_id != person_id and profile.name_key(other) == key:
+            raise PersonInvalid("name", f"{other!r} is taken: choose another name")
