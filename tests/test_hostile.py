@@ -807,3 +807,27 @@ def test_names_are_visible_and_unique_whatever_their_case(daemon):  # noqa: F811
     renamed = phone.json("PATCH", f"/api/people/{straße['id']}", {"name": "\u00e9MILE"})
     assert renamed[0] == 422
     assert add("\u05d0\u05d1\u05d2 2")[0] == 201  # right-to-left letters themselves are fine
+
+
+# --- issue 19: an address no phone can reach -----------------------------------------------------
+
+
+def test_a_phone_cannot_choose_an_address_only_the_device_reaches(daemon):  # noqa: F811
+    """server.host = 127.0.0.1 or ::1 from a phone's address is refused (422, saying why and
+    what to use) and nothing is saved; from the machine itself it is accepted. Before issue 19
+    a phone could save it and lock every phone out at the next restart."""
+    client, token = logged_in_client(daemon)
+    phone = {"REMOTE_ADDR": "192.168.1.50"}
+    for host in ("127.0.0.1", "::1", "127.0.0.2"):
+        answer = client.patch(
+            "/api/settings", json={"server": {"host": host}}, headers={"X-CSRF-Token": token},
+            environ_base=phone,
+        )  # fmt: skip
+        assert answer.status_code == 422 and answer.json["field"] == "server.host", answer.json
+        assert "locked out" in answer.json["error"] and "0.0.0.0" in answer.json["error"]
+        assert daemon.settings.server.host == "0.0.0.0"
+        assert config.load(daemon.settings_path).server.host == "0.0.0.0"
+    local = client.patch(
+        "/api/settings", json={"server": {"host": "127.0.0.1"}}, headers={"X-CSRF-Token": token}
+    )
+    assert local.status_code == 200 and daemon.settings.server.host == "127.0.0.1"

@@ -296,7 +296,7 @@ def settings_validate():
 def settings_put():
     body = json_body()
     try:
-        return _daemon().update_settings(body)
+        return _daemon().update_settings(body, request.remote_addr or "?")
     except config.SettingsInvalid as exc:
         return _invalid(exc)
     except OSError as exc:
@@ -307,7 +307,7 @@ def settings_put():
 def settings_restore_broken():
     """Safe mode: keep what is valid in the set-aside settings file (the rest stays default)."""
     try:
-        return _daemon().restore_broken()
+        return _daemon().restore_broken(request.remote_addr or "?")
     except config.SettingsInvalid as exc:
         return _invalid(exc)
     except OSError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import errno
 import functools
+import ipaddress
 import json
 import logging
 import os
@@ -351,8 +352,9 @@ class Daemon:
 
     # --- what the web UI asks --------------------------------------------------------------
 
-    def update_settings(self, changes: dict) -> dict:
-        """Validate and save a (partial) settings change, then apply it.
+    def update_settings(self, changes: dict, client: str | None = None) -> dict:
+        """Validate and save a (partial) settings change, then apply it. client: the address
+        of the phone that asks (None: this machine).
 
         Exercise and workout changes apply live; camera and model changes restart the
         pipeline; an MQTT change restarts only the MQTT publisher; server changes need a
@@ -360,6 +362,7 @@ class Daemon:
         """
         with self._settings_lock:
             new = config.validate(config.merge(self.settings.model_dump(mode="json"), changes))
+            self._check_reachable(new.server, client)
             self._check_listen(new.server)
             changed = config.changed_sections(self.settings, new)
             config.save(new, self.settings_path)
@@ -371,6 +374,20 @@ class Daemon:
             "changed": sorted(changed),
             "restart_required": sorted(changed & set(config.RESTART_SECTIONS)),
         }
+
+    def _check_reachable(self, server: config.ServerSettings, client: str | None) -> None:
+        """SettingsInvalid when a phone asks for a server address that only this machine can
+        reach (127.0.0.1, ::1): after the restart no phone could open RepCounter again."""
+        if server.host == self.settings.server.host or client is None:
+            return
+        if ipaddress.ip_address(server.host).is_loopback and not _loopback(client):
+            message = (
+                f"only this machine could reach RepCounter at {server.host}: your phone would be "
+                "locked out after the restart. Use 0.0.0.0 (every network) or this machine's "
+                "address on your network; set it to this machine only on the machine itself "
+                "(settings.toml, or repcounter serve --host)"
+            )
+            raise config.SettingsInvalid([{"field": "server.host", "message": message}])
 
     def _check_listen(self, server: config.ServerSettings) -> None:
         """SettingsInvalid unless this machine can listen on a changed server address: binding
@@ -398,7 +415,7 @@ class Daemon:
                 message = f"cannot listen there ({exc.strerror}): pick another port"
             raise config.SettingsInvalid([{"field": field, "message": message}]) from None
 
-    def restore_broken(self) -> dict:
+    def restore_broken(self, client: str | None = None) -> dict:
         """Save what is valid in the newest set-aside settings file (see
         config.load_or_safe_mode); the fields left at their defaults are in "dropped"."""
         copies = config.broken_copies(self.settings_path)
@@ -413,11 +430,11 @@ class Daemon:
         settings, dropped = config.salvage(data)
         changes = settings.model_dump(mode="json")
         try:
-            answer = self.update_settings(changes)
+            answer = self.update_settings(changes, client)
         except config.SettingsInvalid as exc:  # an address this machine cannot listen on
             dropped.extend(exc.fields)
             changes["server"].update(host=self.settings.server.host, port=self.settings.server.port)
-            answer = self.update_settings(changes)
+            answer = self.update_settings(changes, client)
         return {**answer, "restored_from": copies[-1].name, "dropped": dropped}
 
     def _apply(self, old: config.Settings, new: config.Settings, changed: set[str]) -> None:
@@ -560,6 +577,13 @@ class Daemon:
             "rss_bytes": rss_bytes(),
             "clock": clock,
         }
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.removeprefix("::ffff:")).is_loopback
+    except ValueError:
+        return False
 
 
 def _version() -> str:
