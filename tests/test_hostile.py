@@ -34,6 +34,7 @@ from device.history.workout import Workout
 from tests.test_api import PASSWORD, clip, daemon, logged_in_client, serve  # noqa: F401
 from tests.waiting import wait_until
 from web_ui import throttle as throttle_module
+from web_ui.auth import DEVICE_COOKIE
 from web_ui.logins import LoginStore
 from web_ui.streams import PER_ADDRESS as PER_ADDRESS_STREAMS
 from web_ui.streams import PER_LOGIN as PER_LOGIN_STREAMS
@@ -831,3 +832,39 @@ def test_a_phone_cannot_choose_an_address_only_the_device_reaches(daemon):  # no
         "/api/settings", json={"server": {"host": "127.0.0.1"}}, headers={"X-CSRF-Token": token}
     )
     assert local.status_code == 200 and daemon.settings.server.host == "127.0.0.1"
+
+
+# --- issue 19: the owner during a flood ----------------------------------------------------------
+
+
+def _login(client, address: str, password: str, cookie: str | None = None) -> int:
+    where = {"REMOTE_ADDR": address}
+    token = client.get("/api/auth", environ_base=where).json["csrf_token"]
+    if cookie is not None:
+        client.set_cookie(DEVICE_COOKIE, cookie)
+    answer = client.post(
+        "/api/login", json={"password": password}, headers={"X-CSRF-Token": token},
+        environ_base=where,
+    )  # fmt: skip
+    return answer.status_code
+
+
+def test_a_phone_that_logged_in_before_gets_in_during_a_flood(daemon):  # noqa: F811
+    """Wrong passwords from GLOBAL_FAILURES addresses lock out every stranger (429, even with
+    the right password), but not a browser that has logged in here before: its device cookie
+    exempts it from the global lockout (not from its own address's). Before issue 19 the owner
+    got "wait 48 s" for as long as the flood lasted."""
+    owner, token = logged_in_client(daemon)
+    assert owner.get_cookie(DEVICE_COOKIE) is not None
+    assert owner.post("/api/logout", headers={"X-CSRF-Token": token}).status_code == 200
+    for i in range(GLOBAL_FAILURES):
+        visitor = daemon.app.test_client()
+        assert _login(visitor, f"10.0.0.{i + 1}", f"wrong guess {i:04}") == 401
+    assert _login(daemon.app.test_client(), "10.0.1.1", PASSWORD) == 429  # a stranger
+    forged = daemon.app.test_client()
+    assert _login(forged, "10.0.1.2", PASSWORD, cookie="bm90IHNpZ25lZA.forged") == 429
+    assert _login(owner, "10.0.2.1", PASSWORD) == 200  # the owner's phone, on a new address
+    assert owner.get("/api/state").status_code == 200
+    for i in range(FAILURES_BEFORE_LOCK):  # its own address's lockout still holds
+        assert _login(owner, "10.0.2.2", f"typo {i:04}") == 401
+    assert _login(owner, "10.0.2.2", PASSWORD) == 429
