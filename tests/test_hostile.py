@@ -683,9 +683,7 @@ def test_a_clock_that_was_ahead_does_not_merge_sessions_or_count_as_today(tmp_pa
     real_now = time.time()
     clocks = Clocks(real_now + 365 * DAY_S)
     store = Store(tmp_path / "history.sqlite3")
-    workout = Workout(
-        store, 20.0, 1800.0, wall_clock=lambda: clocks.wall, monotonic=lambda: clocks.mono
-    )
+    workout = Workout(store, 20.0, 1800.0, wall_clock=lambda: clocks.wall)
     t = 0.0
     for offset in (365, 0, 2, 9):
         clocks.wall = real_now - 600 + offset * DAY_S  # NTP (or the owner) sets the clock
