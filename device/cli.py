@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from device.bench import bench_history, bench_serve, pose_bench
+from device.bench import bench_export, bench_history, bench_serve, pose_bench
 from device.daemon import doctor, service
 from device.errors import RepCounterError
 from device.exercise import commands as exercise_commands
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     service.register(commands)
     bench_serve.register(commands)
     bench_history.register(commands)
+    bench_export.register(commands)
     doctor.register(commands)
     password_cli.register(commands)
     return parser

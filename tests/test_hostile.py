@@ -498,6 +498,7 @@ def test_phones_that_stop_reading_give_their_slots_back(roomy_daemon):
     to disk. Before issue 19 the slots stayed held for minutes (503 from 17 s to 122 s)."""
     port = roomy_daemon.port
     limit = roomy_daemon.app.extensions["stream_slots"].limit
+    spooled_before = set(_spooled_files())  # earlier tests' servers in this process
     held = []
     phones = []
     for i in range((limit + PER_LOGIN_STREAMS - 1) // PER_LOGIN_STREAMS):
@@ -520,7 +521,7 @@ def test_phones_that_stop_reading_give_their_slots_back(roomy_daemon):
         got = None
         while time.monotonic() - t0 < 40 and got != 200:
             time.sleep(0.5)
-            assert _spooled_files() == []
+            assert set(_spooled_files()) <= spooled_before
             sock, got = _stream(port, "127.0.32.1", newcomer.cookie, "/api/events")
             sock.close()
         elapsed = time.monotonic() - t0
@@ -562,7 +563,7 @@ def test_csv_export_cannot_carry_a_formula(daemon):  # noqa: F811
     assert status == 200
     rows = list(csv.DictReader(io.StringIO(body.decode())))
     names = {row["person"] for row in rows}
-    reasons = {row["correction_reason"] for row in rows}
+    reasons = {row["correction_reason"] for row in rows if row["correction_reason"]}
     assert names >= {"'" + name for name in FORMULAS}
     assert reasons == {"'" + reason for reason in FORMULAS}
     for row in rows:

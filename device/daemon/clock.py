@@ -11,6 +11,7 @@ the clock.
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -23,12 +24,16 @@ TIME_ERROR = 5  # adjtimex's answer while the clock is not synchronised
 TIMEX_BYTES = 512  # struct timex is 208 bytes on 64-bit Linux; modes 0 only reads it
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
 def synchronised() -> bool | None:
     """The kernel's verdict: False when no time source disciplines the clock (adjtimex says
     TIME_ERROR), None where that cannot be asked (not Linux)."""
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        state = libc.adjtimex(ctypes.create_string_buffer(TIMEX_BYTES))
+        state = _libc().adjtimex(ctypes.create_string_buffer(TIMEX_BYTES))
     except (OSError, AttributeError):
         return None
     if state < 0:
