@@ -2,8 +2,10 @@
 
 The text is produced on a thread of its own at nice NICE, so the scheduler gives the camera and
 the model the CPU first and counting keeps its frame rate; the server thread only passes the
-chunks on. At most QUEUE_CHUNKS chunks wait between the two, so a slow phone slows the export
-down instead of filling memory, and a phone that leaves stops it.
+chunks on. Niceness does not share Python's GIL, so after each chunk the thread also sleeps
+PAUSE_RATIO times as long as the chunk took: the pipeline's Python code gets the GIL at once.
+At most QUEUE_CHUNKS chunks wait between the two, so a slow phone slows the export down
+instead of filling memory, and a phone that leaves stops it.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 log = logging.getLogger(__name__)
 
 NICE = 15
+PAUSE_RATIO = 0.5  # an export uses at most 2/3 of the GIL
 QUEUE_CHUNKS = 4
 _END = object()
 
@@ -60,9 +64,12 @@ def _produce(chunks: Iterator[str], done: Callable[[], None]) -> Iterator[bytes]
         except (OSError, AttributeError) as exc:  # not Linux, or not allowed
             log.info("export runs at normal priority: %s", exc)
         try:
+            started = time.monotonic()
             for chunk in chunks:
+                time.sleep((time.monotonic() - started) * PAUSE_RATIO)
                 if not offer(chunk.encode()):
                     return
+                started = time.monotonic()
             offer(_END)
         except Exception as exc:
             log.error("export failed: %s", exc)

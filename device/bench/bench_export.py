@@ -24,6 +24,7 @@ from device.bench.api_client import ApiClient
 from device.bench.bench_history import fill
 from device.bench.bench_serve import PASSWORD, SHARED_CLIP, RssSampler, spawn_serve
 from device.daemon import config
+from device.daemon.service import rss_bytes
 from device.errors import RepCounterError
 
 
@@ -69,7 +70,7 @@ def _frames(client: ApiClient) -> tuple[int, int]:
 
 
 def _measure(client: ApiClient, rss: RssSampler, watch: PoseWatch, stage: str, run) -> dict:
-    before_rss = rss.samples.get(rss.stage, [0])[-1]
+    before_rss = rss_bytes(rss.pid)
     rss.stage = stage
     frames0, dropped0 = _frames(client)
     start = time.monotonic()
