@@ -118,7 +118,8 @@ class _Reader:
         self.path = path
 
     def __enter__(self) -> sqlite3.Connection:
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        uri = self.path.resolve().as_uri() + "?mode=rw"  # never create an empty history
+        self.db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA query_only=ON")
         self.db.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
