@@ -39,8 +39,6 @@ from device.daemon.sdnotify import Notifier
 from device.daemon.training import Trainee, Training
 from device.errors import RepCounterError
 from device.exercise.rules import ExerciseRules
-from device.history.people import PersonInvalid
-from device.history.roster import TRAINING_NOW
 from device.history.store import Store, StoreError
 from device.history.workout import Workout
 
@@ -502,9 +500,7 @@ class Daemon:
         use, and their reps would go to someone else."""
         assert self.store is not None and self.workout is not None
         with self._people_lock:
-            if self.workout.person_id == person_id:
-                raise PersonInvalid("person_id", TRAINING_NOW)
-            deleted = self.store.delete_person(person_id)
+            deleted = self.store.delete_person(person_id, training=self.workout.person_id)
         if deleted:
             self.people_changed()
         return deleted

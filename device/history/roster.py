@@ -12,6 +12,8 @@ from typing import Any
 from device.history import people as profile
 from device.history.people import PersonInvalid
 
+HAS_SETS = "this person has sets in the history: move them first"
+# Field "person" (who trains, PUT /api/person): the page then offers to switch and delete.
 TRAINING_NOW = (
     "this person is training now: switch to someone else first (tap the person on the live "
     "page, or PUT /api/person), then delete"
@@ -85,20 +87,18 @@ class Roster:
                     )
             return _person(db, person_id)
 
-    def delete_person(self, person_id: int) -> bool:
+    def delete_person(self, person_id: int, training: int | None = None) -> bool:
         """Delete a person who has no sets (False when there is no such person). The first
-        person, anyone with history and the person training now stay (PersonInvalid says
-        why)."""
+        person, anyone with history and the person training now (`training`, the daemon's; the
+        one remembered here too) stay (PersonInvalid says why, in that order)."""
         if person_id == profile.DEFAULT_PERSON_ID:
             raise PersonInvalid("person_id", "the first person cannot be deleted: rename it")
         with self._lock, self._connection() as db:
             db.execute("BEGIN IMMEDIATE")
-            if db.execute("SELECT 1 FROM sets WHERE person_id=? LIMIT 1", (person_id,)).fetchone():
-                raise PersonInvalid(
-                    "person_id", "this person has sets in the history: move them first"
-                )
-            if _state_get(db, "person") == str(person_id):
-                raise PersonInvalid("person_id", TRAINING_NOW)
+            if _has_sets(db, person_id):
+                raise PersonInvalid("person_id", HAS_SETS)
+            if person_id == training or _state_get(db, "person") == str(person_id):
+                raise PersonInvalid("person", TRAINING_NOW)
             return db.execute("DELETE FROM people WHERE id=?", (person_id,)).rowcount > 0
 
     def active_person_id(self) -> int:
@@ -133,6 +133,11 @@ def _person(db: sqlite3.Connection, person_id: int) -> dict | None:
         ).fetchall()
     )
     return found
+
+
+def _has_sets(db: sqlite3.Connection, person_id: int) -> bool:
+    row = db.execute("SELECT 1 FROM sets WHERE person_id=? LIMIT 1", (person_id,)).fetchone()
+    return row is not None
 
 
 def _state_get(db: sqlite3.Connection, key: str) -> str | None:
