@@ -867,3 +867,23 @@ def test_a_phone_that_logged_in_before_gets_in_during_a_flood(daemon):  # noqa: 
     for i in range(FAILURES_BEFORE_LOCK):  # its own address's lockout still holds
         assert _login(owner, "10.0.2.2", f"typo {i:04}") == 401
     assert _login(owner, "10.0.2.2", PASSWORD) == 429
+
+
+def test_a_closed_preview_without_pictures_gives_its_slot_back(tmp_path):
+    """No camera, so the preview has no picture to write: closed previews still end within
+    seconds and give their slots back, so the phone can open its share again. Before, each
+    closed preview held its slot until a picture came."""
+    settings = config.Settings(server={"threads": 16})
+    with serve(tmp_path, tmp_path / "no-camera.mp4", settings) as running:
+        slots = running.app.extensions["stream_slots"]
+        phone = ApiClient("127.0.0.1", running.port, source="127.0.33.1")
+        phone.log_in(PASSWORD)
+        for _ in range(2):
+            opened = [
+                _stream(running.port, "127.0.33.1", phone.cookie, "/api/preview.mjpeg")
+                for _ in range(PER_LOGIN_STREAMS)
+            ]
+            assert [status for _, status in opened] == [200] * PER_LOGIN_STREAMS
+            for sock, _ in opened:
+                sock.close()
+            assert wait_until(lambda: slots.in_use == 0, 10), slots.in_use

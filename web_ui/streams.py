@@ -3,9 +3,12 @@
 Each open stream holds one server thread, so their number is capped below the server's thread
 count (the rest stay free for the API); past the cap a client gets 503. One login holds at most
 PER_LOGIN streams and one address PER_ADDRESS (429 past either), so one phone cannot take them
-all. Cleanup runs from the response's close hook, which the server calls even when the client
-left before the first byte; a client that stops reading is dropped by the server within seconds
-(device/daemon/http_server.py), which ends its stream and frees its slot.
+all; the machine itself (127.0.0.1, ::1: a kiosk screen, a reverse proxy serving every phone)
+has no address cap. Cleanup runs from the response's close hook, which the server calls even
+when the client left before the first byte. A stream ends when its client is gone: at its next
+write (a preview without a new picture, from a missing camera or an ended video, writes its
+last one again every PREVIEW_KEEPALIVE_S for that); a client that stops reading is dropped by
+the server within seconds (device/daemon/http_server.py).
 """
 
 from __future__ import annotations
@@ -30,9 +33,11 @@ KEEPALIVE_S = 15.0
 # skeleton is then drawn at most 20 times a second.
 SSE_WRITE_INTERVAL_S = 0.05
 API_THREADS = 4  # server threads kept free of streams
-PER_LOGIN = 4  # a phone's live page holds two (events and preview): two tabs
-PER_ADDRESS = 6  # more than one login may share an address (two browsers on one computer)
+PER_LOGIN = 6  # a live page holds two (events and preview): three tabs, or a reload or two
+PER_ADDRESS = 8  # more than one login may share an address (two browsers on one computer)
+THIS_MACHINE = ("127.0.0.1", "::1")
 BOUNDARY = "frame"
+PREVIEW_KEEPALIVE_S = 2.0  # a preview without a new picture writes the last one again this often
 
 
 class StreamSlots:
@@ -55,11 +60,15 @@ class StreamSlots:
                 return 503, "too many live clients: close another tab or phone"
             if login is not None and self._per_key[keys[0]] >= PER_LOGIN:
                 return 429, f"this phone has {PER_LOGIN} live streams open already: close a tab"
-            if address is not None and self._per_key[keys[1]] >= PER_ADDRESS:
+            if address not in (None, *THIS_MACHINE) and self._per_key[keys[1]] >= PER_ADDRESS:
                 return 429, f"{PER_ADDRESS} live streams are open from {address}: close a tab"
             self._used += 1
             self._per_key.update(key for key in keys if key)
             return None
+
+    @property
+    def in_use(self) -> int:
+        return self._used
 
     def release(self, login: str | None = None, address: str | None = None) -> None:
         with self._lock:
@@ -162,17 +171,24 @@ def mjpeg_response(daemon) -> Response:
     unwatch = _watch_login(logged_out.set)
 
     def body() -> Iterator[bytes]:
-        index = -1
+        part = b"\r\n"  # a preamble (ignored): the headers go out now, not with a first picture
+        yield part
+        index, written = -1, time.monotonic()
         while not daemon.bus.closed and not logged_out.is_set():
             started = time.monotonic()
             frame = daemon.preview.wait_jpeg(index, timeout=1.0)
             if frame is None:
+                if started - written >= PREVIEW_KEEPALIVE_S:  # a closed client is seen at a write
+                    yield part  # the last picture again, or the preamble before any
+                    written = time.monotonic()
                 continue
             index, jpeg = frame
             head = (
                 f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
             )
-            yield head.encode() + jpeg + b"\r\n"
+            part = head.encode() + jpeg + b"\r\n"
+            yield part
+            written = time.monotonic()
             period = 1.0 / daemon.settings.server.preview_fps
             time.sleep(max(0.0, period - (time.monotonic() - started)))
 
