@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from device.daemon import bench_history, bench_serve, doctor, service
+from device.bench import bench_export, bench_history, bench_serve, pose_bench
+from device.daemon import doctor, service
 from device.errors import RepCounterError
 from device.exercise import commands as exercise_commands
 from device.models import cli as models_cli
@@ -18,11 +19,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     # Each module adds its own subcommands and sets `run` to the function that executes them.
     pose_commands.register(commands)
+    pose_bench.register(commands)
     models_cli.register(commands)
     exercise_commands.register(commands)
     service.register(commands)
     bench_serve.register(commands)
     bench_history.register(commands)
+    bench_export.register(commands)
     doctor.register(commands)
     password_cli.register(commands)
     return parser

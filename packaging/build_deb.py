@@ -46,7 +46,7 @@ def project_version() -> str:
 
 def schema_version() -> int:
     sys.path.insert(0, str(ROOT))
-    from device.daemon.schema import MIGRATIONS
+    from device.history.schema import MIGRATIONS
 
     return len(MIGRATIONS)
 

@@ -33,7 +33,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "packaging")]  # not `import packaging`: P
 
 import build_deb  # noqa: E402
 
-from device.daemon.api_client import ApiClient  # noqa: E402
+from device.bench.api_client import ApiClient  # noqa: E402
 
 CACHE = build_deb.CACHE / "rootfs"
 WORK = Path("/var/tmp/repcounter-test-deb")

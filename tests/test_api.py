@@ -17,9 +17,10 @@ import cv2
 import numpy as np
 import pytest
 
+from device.bench.api_client import ApiClient
 from device.capture.runner import Backoff
 from device.daemon import config, http_server, service
-from device.daemon.api_client import ApiClient
+from device.bench.api_client import ApiClient
 from device.daemon.service import Daemon
 from tests.test_serve_pipeline import FakePose, FakeTracker
 from tests.waiting import wait_until

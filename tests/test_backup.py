@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from device.daemon import backup, config
-from device.daemon.schema import MIGRATIONS
-from device.daemon.store import RepRecord, Store, StoreError
+from device.history.schema import MIGRATIONS
+from device.history.store import RepRecord, Store, StoreError
 from tests.test_api import clip, logged_in_client, serve  # noqa: F401 (fixture)
 from tests.waiting import wait_until
 

@@ -13,6 +13,7 @@ the README shows are also copied to docs/screenshots/. Only 127.0.0.1 is reached
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import re
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from device.daemon.store import RepRecord, Store
+from device.history.store import RepRecord, Store
 from tests.conftest import SHARED_DATA
 
 sync_api = pytest.importorskip(
@@ -457,6 +458,35 @@ def test_live_page_renders_every_health_warning(phone) -> None:
     sync_api.expect(banners).to_have_count(2)
     sync_api.expect(banners.nth(0)).to_contain_text("4 frames per second")
     sync_api.expect(banners.nth(1)).to_contain_text("It is shown all the same.")
+    page.close()
+
+
+def _answer_events(route, request=None, *, body: str) -> None:
+    route.fulfill(status=200, content_type="text/event-stream", body=body)
+
+
+def test_live_page_says_when_the_device_clock_differs_from_the_phone(phone) -> None:
+    """Issue 19: the device's clock (in each health event) against the phone's: a banner when
+    they differ by 5 minutes or more, none when they agree."""
+    page = phone.new_page()
+    for offset, expected in (
+        (3 * 86400 + 600, "3 days ahead of this phone's"),
+        (-7200 - 60, "2 hours behind"),
+        (20, None),
+    ):
+        health = {"camera": {"state": "ok"}, "pipeline": "running", "fps": 25.0, "warnings": [],
+                  "clock": {"time": time.time() + offset, "synchronised": None}}  # fmt: skip
+        body = sse_body(("state", {"phase": "idle", "set": None}), ("health", health))
+        page.unroute("**/api/events*")
+        page.route("**/api/events*", functools.partial(_answer_events, body=body))
+        page.goto("/")
+        banner = page.locator('#banners .banner[data-kind="phone-clock"]')
+        if expected is None:
+            sync_api.expect(page.locator("#health-fps")).to_have_text("25 fps")
+            sync_api.expect(banner).to_have_count(0)
+        else:
+            sync_api.expect(banner).to_contain_text(expected)
+            sync_api.expect(banner).to_contain_text("dated by RepCounter's clock")
     page.close()
 
 

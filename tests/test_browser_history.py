@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from device.daemon.store import RepRecord, Store
+from device.history.store import RepRecord, Store
 from tests.test_browser import (  # noqa: F401 (browser: a fixture)
     AUDIO_STUBS_JS,
     CONTRAST_JS,

@@ -353,3 +353,27 @@ def test_a_set_without_a_target_rests_under_its_count_and_beeps_near_the_end(
     assert tones.count(880) >= low, "a beep per rep"
     assert tones[-2:] == [660, 990], "a beep at 10 s before the end, a longer one at the end"
     page.close()
+
+
+def test_removing_who_trains_lets_the_first_person_train_first(phone) -> None:
+    """Issue 19: the server refuses to delete the person training (409, field "person"); the
+    dialog's Remove then asks, lets Me train and removes them. (Clicks are dispatched: a
+    camera warning may cover the page, and the dialog is above it.)"""
+    page = phone.new_page()
+    page.goto("/")
+    sync_api.expect(page.locator("#conn")).to_have_text("Live")
+    zed = api(page, "POST", "/api/people", {"name": "Zed", "colour": "#123456"})
+    api(page, "PUT", "/api/person", {"person_id": zed["id"]})
+    sync_api.expect(page.locator(".person-chip[aria-pressed=true]")).to_have_text("Zed")
+    questions: list[str] = []
+    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    page.dispatch_event("#person-edit", "click")
+    sync_api.expect(page.locator("#person-dialog-title")).to_have_text("Edit Zed")
+    page.dispatch_event("#p-delete", "click")
+    sync_api.expect(page.locator("#person-dialog")).to_be_hidden()
+    sync_api.expect(page.locator(".person-chip[aria-pressed=true]")).to_have_text("Me")
+    assert "Zed" not in [p["name"] for p in api(page, "GET", "/api/people")["people"]]
+    assert questions == [
+        "Remove Zed?", "Zed is training now: Me trains instead, and Zed is removed."
+    ]  # fmt: skip
+    page.close()

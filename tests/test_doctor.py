@@ -95,6 +95,17 @@ def test_port_in_use_is_a_warning_unless_the_service_holds_it():
     assert doctor.check_port("127.0.0.1", port, None).status == "OK"
 
 
+def test_an_address_only_this_machine_reaches_and_the_clock_are_named():
+    for host in ("127.0.0.1", "::1"):
+        reach = doctor.check_reach(host)
+        assert reach.status == "WARN" and "0.0.0.0" in reach.fix
+    assert doctor.check_reach("0.0.0.0").status == "OK"
+    assert doctor.check_reach("192.168.1.20").status == "OK"
+    clock = doctor.check_clock(False)
+    assert clock.status == "WARN" and "timedatectl" in clock.fix
+    assert doctor.check_clock(True).status == doctor.check_clock(None).status == "OK"
+
+
 def test_service_states():
     assert doctor.check_service("active").status == "OK"
     assert doctor.check_service("failed").status == "FAIL"

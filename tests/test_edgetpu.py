@@ -17,7 +17,7 @@ import pytest
 
 from device.errors import ModelError
 from device.models.manifest import MODELS_DIR, load_manifest
-from device.pose import edgetpu, probe, runtime
+from device.pose import edgetpu, loader, probe, runtime
 from device.pose.failover import FailoverModel
 from tests.waiting import wait_until
 
@@ -74,7 +74,7 @@ def test_probe_reports_each_failure_with_its_reason(fake) -> None:
 
 def test_auto_falls_back_to_the_cpu_and_says_why(fake) -> None:
     kind, library = fake
-    model = runtime.open_model("lightning", "auto", 1, MODELS_DIR, edgetpu_library=str(library))
+    model = loader.open_model("lightning", "auto", 1, MODELS_DIR, edgetpu_library=str(library))
     backend = model.backend
     assert backend.accelerator == "cpu" and backend.model.precision == "int8"
     assert backend.fallback is not None and backend.fallback.warn
@@ -90,7 +90,7 @@ def test_auto_falls_back_to_the_cpu_and_says_why(fake) -> None:
 def test_edgetpu_required_is_a_clear_error(fake) -> None:
     _, library = fake
     with pytest.raises(ModelError, match="the Coral Edge TPU cannot be used") as error:
-        runtime.open_model("lightning", "edgetpu", 1, MODELS_DIR, edgetpu_library=str(library))
+        loader.open_model("lightning", "edgetpu", 1, MODELS_DIR, edgetpu_library=str(library))
     assert str(library) in str(error.value)
 
 
@@ -145,11 +145,11 @@ def test_errors_and_hangs_are_not_cached(tmp_path):
 def test_a_missing_library_is_no_warning_unless_a_coral_is_plugged_in(monkeypatch):
     library = "libedgetpu-not-installed.so.1"
     monkeypatch.setattr(edgetpu, "coral_devices", lambda: [])
-    model = runtime.open_model("lightning", "auto", 1, MODELS_DIR, edgetpu_library=library)
+    model = loader.open_model("lightning", "auto", 1, MODELS_DIR, edgetpu_library=library)
     assert model.backend.fallback.reason == f"{library} is not installed"
     assert not model.backend.fallback.warn
     monkeypatch.setattr(edgetpu, "coral_devices", lambda: ["usb 18d1:9302"])
-    model = runtime.open_model("lightning", "auto", 1, MODELS_DIR, edgetpu_library=library)
+    model = loader.open_model("lightning", "auto", 1, MODELS_DIR, edgetpu_library=library)
     assert model.backend.fallback.warn and "Coral is plugged in" in model.backend.fallback.reason
 
 
@@ -288,7 +288,7 @@ def test_a_library_without_a_coral_is_no_warning(tmp_path, monkeypatch):
     the Edge TPU is tried again once a Coral shows up."""
     library = build_fake(tmp_path, "null")
     monkeypatch.setattr(edgetpu, "coral_devices", lambda: [])
-    model = runtime.open_model("lightning", "auto", 1, MODELS_DIR, edgetpu_library=str(library))
+    model = loader.open_model("lightning", "auto", 1, MODELS_DIR, edgetpu_library=str(library))
     assert model.backend.accelerator == "cpu" and not model.backend.fallback.warn
     assert model.backend.fallback.reason.startswith("no Coral is connected")
     assert isinstance(model, FailoverModel)

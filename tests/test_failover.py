@@ -19,9 +19,9 @@ from device.capture.runner import Backoff
 from device.capture.sources import VideoFileSource
 from device.daemon.events import EventBus
 from device.daemon.live import LivePipeline
-from device.daemon.store import Store
-from device.daemon.workout import Workout
 from device.exercise.tracker import ExerciseTracker
+from device.history.store import Store
+from device.history.workout import Workout
 from device.models.manifest import MODELS_DIR, load_manifest
 from device.pose import runtime
 from device.pose.failover import FailoverModel

@@ -16,9 +16,9 @@ from device.daemon import config
 from device.daemon.events import EventBus
 from device.daemon.live import LivePipeline
 from device.daemon.service import Daemon
-from device.daemon.store import RepRecord, Store
-from device.daemon.workout import Workout
 from device.exercise.types import Rep
+from device.history.store import RepRecord, Store
+from device.history.workout import Workout
 from tests.test_api import clip, logged_in_client, serve  # noqa: F401 (clip: a fixture)
 from tests.test_serve_e2e import truth
 from tests.test_serve_pipeline import FakePose, FakeTracker

@@ -21,10 +21,10 @@ from pathlib import Path
 import paho.mqtt.client as paho
 import pytest
 
+from device.bench.bench_serve import spawn_serve
 from device.daemon import config, mqtt
-from device.daemon.bench_serve import spawn_serve
 from device.daemon.events import EventBus
-from device.daemon.store import RepRecord, Store
+from device.history.store import RepRecord, Store
 from tests import test_api
 from tests.test_serve_e2e import LiveClient, stop, truth
 from tests.waiting import wait_until

@@ -10,7 +10,7 @@ import pytest
 
 from device.errors import ModelError
 from device.models.manifest import ModelEntry, sha256_of
-from device.pose import edgetpu, runtime
+from device.pose import edgetpu, loader, runtime
 
 INT8 = "movenet_single_pose_lightning_ptq.tflite"
 EDGETPU = "movenet_single_pose_lightning_ptq_edgetpu.tflite"
@@ -42,7 +42,7 @@ def no_libedgetpu(monkeypatch):
 
 
 def test_auto_without_libedgetpu_runs_on_cpu(models_dir, no_libedgetpu):
-    model = runtime.open_model("lightning", "auto", 2, models_dir, edgetpu_library=NO_LIBEDGETPU)
+    model = loader.open_model("lightning", "auto", 2, models_dir, edgetpu_library=NO_LIBEDGETPU)
     assert model.backend.accelerator == "cpu" and model.backend.model.file == INT8
     assert not model.backend.fallback.warn  # nothing says a Coral was meant: no warning
     out = model(np.zeros((192, 192, 3), np.uint8))
@@ -51,13 +51,13 @@ def test_auto_without_libedgetpu_runs_on_cpu(models_dir, no_libedgetpu):
 
 def test_edgetpu_without_libedgetpu_is_a_clear_error(models_dir, no_libedgetpu):
     with pytest.raises(ModelError, match=r"Edge TPU cannot be used.*not installed.*accelerator"):
-        runtime.open_model("lightning", "edgetpu", 2, models_dir, edgetpu_library=NO_LIBEDGETPU)
+        loader.open_model("lightning", "edgetpu", 2, models_dir, edgetpu_library=NO_LIBEDGETPU)
 
 
 def test_edgetpu_without_edgetpu_model_is_a_clear_error(models_dir):
     (models_dir / EDGETPU).unlink()
     with pytest.raises(ModelError, match="repcounter models fetch"):
-        runtime.open_model("lightning", "edgetpu", 2, models_dir)
+        loader.open_model("lightning", "edgetpu", 2, models_dir)
 
 
 def cpu_entry(path) -> ModelEntry:
@@ -77,7 +77,7 @@ def test_truncated_model_is_refused_by_checksum(models_dir, no_libedgetpu):
     data = (models_dir / INT8).read_bytes()
     (models_dir / INT8).write_bytes(data[: len(data) // 2])
     with pytest.raises(ModelError, match="corrupt or truncated"):
-        runtime.open_model("lightning", "cpu", 2, models_dir)
+        loader.open_model("lightning", "cpu", 2, models_dir)
 
 
 def test_garbage_model_file_is_a_clear_error(tmp_path):
@@ -89,9 +89,9 @@ def test_garbage_model_file_is_a_clear_error(tmp_path):
 
 def test_unknown_model_and_accelerator_are_clear_errors(models_dir):
     with pytest.raises(ModelError, match="unknown model 'heavy'"):
-        runtime.open_model("heavy", "cpu", 1, models_dir)
+        loader.open_model("heavy", "cpu", 1, models_dir)
     with pytest.raises(ModelError, match="accelerator must be one of"):
-        runtime.open_model("lightning", "gpu", 1, models_dir)
+        loader.open_model("lightning", "gpu", 1, models_dir)
 
 
 def test_falls_back_to_tflite_runtime(monkeypatch, models_dir, no_libedgetpu):
@@ -106,7 +106,7 @@ def test_falls_back_to_tflite_runtime(monkeypatch, models_dir, no_libedgetpu):
     monkeypatch.setitem(sys.modules, "ai_edge_litert", None)  # import fails
     monkeypatch.setitem(sys.modules, "tflite_runtime", shim)
     monkeypatch.setitem(sys.modules, "tflite_runtime.interpreter", shim_interpreter)
-    model = runtime.open_model("lightning", "auto", 1, models_dir, edgetpu_library=NO_LIBEDGETPU)
+    model = loader.open_model("lightning", "auto", 1, models_dir, edgetpu_library=NO_LIBEDGETPU)
     assert model.backend.runtime == "tflite_runtime"
 
 
@@ -114,7 +114,7 @@ def test_no_runtime_at_all_is_a_clear_error(monkeypatch, models_dir):
     monkeypatch.setitem(sys.modules, "ai_edge_litert", None)
     monkeypatch.setitem(sys.modules, "tflite_runtime", None)
     with pytest.raises(ModelError, match="pip install ai-edge-litert"):
-        runtime.open_model("lightning", "cpu", 1, models_dir)
+        loader.open_model("lightning", "cpu", 1, models_dir)
 
 
 def manifest_with_float16(models_dir) -> None:
@@ -131,7 +131,7 @@ def manifest_with_float16(models_dir) -> None:
 def test_precision_picks_the_cpu_build(models_dir):
     manifest_with_float16(models_dir)
     picked = {
-        precision: runtime.open_model("lightning", "cpu", 1, models_dir, precision).backend
+        precision: loader.open_model("lightning", "cpu", 1, models_dir, precision).backend
         for precision in runtime.PRECISIONS
     }
     assert picked["auto"].model.file == INT8  # int8 first although float16 is listed first
@@ -139,18 +139,18 @@ def test_precision_picks_the_cpu_build(models_dir):
     assert picked["float16"].model.precision == "float16"
     assert picked["float16"].model.file != INT8
     (models_dir / INT8).unlink()
-    assert runtime.open_model("lightning", "cpu", 1, models_dir).backend.model.precision == (
+    assert loader.open_model("lightning", "cpu", 1, models_dir).backend.model.precision == (
         "float16"
     )
     with pytest.raises(ModelError, match=r"no int8 CPU build.*models fetch"):
-        runtime.open_model("lightning", "cpu", 1, models_dir, "int8")
+        loader.open_model("lightning", "cpu", 1, models_dir, "int8")
 
 
 def test_float16_never_takes_the_edge_tpu(models_dir):
     manifest_with_float16(models_dir)
-    model = runtime.open_model("lightning", "auto", 1, models_dir, "float16")
+    model = loader.open_model("lightning", "auto", 1, models_dir, "float16")
     assert model.backend.accelerator == "cpu" and model.backend.fallback is None
     with pytest.raises(ModelError, match="int8 builds only"):
-        runtime.open_model("lightning", "edgetpu", 1, models_dir, "float16")
+        loader.open_model("lightning", "edgetpu", 1, models_dir, "float16")
     with pytest.raises(ModelError, match="precision must be one of"):
-        runtime.open_model("lightning", "cpu", 1, models_dir, "int4")
+        loader.open_model("lightning", "cpu", 1, models_dir, "int4")

@@ -10,18 +10,18 @@ import signal
 import sqlite3
 import threading
 
+from device.bench.api_client import ApiClient
+from device.bench.bench_serve import spawn_serve
 from device.capture.frame import Captured
 from device.capture.preview import PreviewBuffer
 from device.capture.runner import Backoff
 from device.capture.sources import VideoFileSource
 from device.daemon import config
-from device.daemon.api_client import ApiClient
-from device.daemon.bench_serve import spawn_serve
 from device.daemon.events import EventBus
 from device.daemon.live import LivePipeline
-from device.daemon.store import Store
-from device.daemon.workout import Workout
 from device.exercise.tracker import ExerciseTracker
+from device.history.store import Store
+from device.history.workout import Workout
 from device.pose.pipeline import PosePipeline
 from tests.waiting import rep_events_of_the_clip, wait_until
 

@@ -16,9 +16,9 @@ from device.capture.runner import Backoff
 from device.daemon.events import EventBus
 from device.daemon.live import LivePipeline, Timing
 from device.daemon.sdnotify import Notifier
-from device.daemon.store import Store
-from device.daemon.workout import Workout
 from device.exercise.types import Cue, ExerciseState, Rep
+from device.history.store import Store
+from device.history.workout import Workout
 from device.pose.keypoints import Pose
 from tests.waiting import wait_until
 

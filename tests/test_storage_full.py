@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from device.daemon import config
-from device.daemon.store import Store
+from device.history.store import Store
 from tests.test_api import PASSWORD, clip, logged_in_client, serve  # noqa: F401 (clip: a fixture)
 from tests.waiting import wait_until
 from web_ui.auth import Credentials

@@ -10,8 +10,8 @@ from datetime import datetime
 
 import pytest
 
-from device.daemon.schema import MIGRATIONS
-from device.daemon.store import CorrectionInvalid, RepRecord, Store, StoreError
+from device.history.schema import MIGRATIONS
+from device.history.store import CorrectionInvalid, RepRecord, Store, StoreError
 
 
 def rep(at: float, exercise: str = "squat", complete: bool = True) -> RepRecord:

@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 import pytest
 
+from device.bench.bench_serve import spawn_serve
 from device.daemon import config, service
-from device.daemon.bench_serve import spawn_serve
 from tests.test_api import serve
 from tests.test_serve_pipeline import FakePose, FakeTracker
 

@@ -10,10 +10,10 @@ from device.capture.frame import Captured, Frame
 from device.capture.preview import PreviewBuffer
 from device.daemon.events import EventBus
 from device.daemon.live import LivePipeline
-from device.daemon.store import Store
 from device.daemon.training import GET_READY_S, Trainee, Training
-from device.daemon.workout import Workout
 from device.exercise.types import Rep
+from device.history.store import Store
+from device.history.workout import Workout
 from tests.test_serve_pipeline import FakePose, FakeTracker
 
 PLAN = [{"exercise": "squat", "sets": 2, "reps": 6}, {"exercise": "pushup", "sets": 1, "reps": 4}]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 
-from device.daemon.api_client import ApiClient
-from device.daemon.bench_serve import spawn_serve
+from device.bench.api_client import ApiClient
+from device.bench.bench_serve import spawn_serve
 from tests.test_api import clip, daemon, logged_in_client  # noqa: F401 (fixtures)
 from tests.test_serve_e2e import stop, truth
 from tests.waiting import wait_until

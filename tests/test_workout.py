@@ -6,10 +6,10 @@ import itertools
 import logging
 import sqlite3
 
-from device.daemon.rep_writer import RepWriter
-from device.daemon.store import RepRecord, Store
-from device.daemon.workout import OpenSet, Workout
 from device.exercise.types import Cue, Rep
+from device.history.rep_writer import RepWriter
+from device.history.store import RepRecord, Store
+from device.history.workout import OpenSet, Workout
 
 
 def make_rep(t_end: float, exercise: str = "squat", complete: bool = True) -> Rep:
@@ -96,7 +96,7 @@ def test_reps_that_cannot_be_written_wait_in_memory_and_are_written_in_order(tmp
     first, _, saved = w.add_rep(make_rep(3.0))
     assert saved and first.session_id is not None
     failing.error = sqlite3.OperationalError("database or disk is full")
-    caplog.set_level(logging.WARNING, "device.daemon.rep_writer")
+    caplog.set_level(logging.WARNING, "device.history.rep_writer")
     results = [w.add_rep(make_rep(t)) for t in (6.0, 9.0)]
     assert [saved for _, _, saved in results] == [False, False]
     later, ended, saved = w.add_rep(make_rep(40.0))  # a new set while the disk is full
@@ -133,7 +133,7 @@ def test_a_full_queue_drops_the_oldest_and_says_so(caplog):
 
     clock = [0.0]
     writer = RepWriter(Full(), limit=3, retry_first_s=1.0, retry_max_s=4.0, clock=lambda: clock[0])
-    caplog.set_level(logging.WARNING, "device.daemon.rep_writer")
+    caplog.set_level(logging.WARNING, "device.history.rep_writer")
     target = OpenSet(1, None, 1, "squat", 0, 0, 0.0)
     for i in range(5):
         assert not writer.write(RepRecord("squat", True, i, i + 1, 1.0, 1.0, 1.0), target, 60)

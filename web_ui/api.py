@@ -3,16 +3,20 @@ export, people and settings. Every route needs a login."""
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
+
 from flask import Blueprint, Response, abort, current_app, request
 
 from device.daemon import config, mqtt_check
 from device.daemon.live import ControlRefused
-from device.daemon.people import DEFAULT_REST_S, PersonInvalid
-from device.daemon.store import CorrectionInvalid
 from device.exercise.coaching import set_summary
+from device.history.people import DEFAULT_REST_S, PersonInvalid
+from device.history.store import CorrectionInvalid, StoreError
 from web_ui import streams
 from web_ui.auth import require_login
 from web_ui.body import json_body
+from web_ui.downloads import Busy
 from web_ui.errors import json_error
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -180,22 +184,34 @@ def progress():
 @bp.get("/export")
 def export():
     """The history: JSON (sets and reps), or CSV with one row per rep (rows=reps) or one row
-    per set (rows=sets: sums to the corrected totals)."""
+    per set (rows=sets: sums to the corrected totals); streamed (device/history/export.py) and
+    made at low priority (web_ui/downloads.py)."""
     fmt = _choice_arg("format", ("json", "csv"))
     rows = _choice_arg("rows", ("reps", "sets"))
     person_id = _person_arg()
     store = _store()
     if fmt == "json":
-        body, mimetype = store.export_json(person_id), "application/json"
+        chunks = store.json_chunks(person_id)
     elif rows == "sets":
-        body, mimetype = store.export_sets_csv(person_id), "text/csv"
+        chunks = store.sets_csv_chunks(person_id)
     else:
-        body, mimetype = store.export_csv(person_id), "text/csv"
+        chunks = store.csv_chunks(person_id)
+    try:
+        first, rest = current_app.extensions["downloads"].start(chunks)
+    except Busy as exc:
+        return json_error(429, str(exc))
+    except (sqlite3.Error, StoreError) as exc:
+        return json_error(503, f"the history cannot be read now ({exc}): try again later")
+
+    def body() -> Iterator[bytes]:
+        yield first
+        yield from rest
+
     kind = "sets" if fmt == "csv" and rows == "sets" else "history"
     name = f"repcounter-{kind}" + ("" if person_id is None else f"-person-{person_id}")
     return Response(
-        body,
-        mimetype=mimetype,
+        body(),
+        mimetype="text/csv" if fmt == "csv" else "application/json",
         headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
     )
 
@@ -236,12 +252,11 @@ def people_update(person_id: int):
 @bp.delete("/people/<int:person_id>")
 def people_delete(person_id: int):
     try:
-        deleted = _store().delete_person(person_id)
+        deleted = _daemon().delete_person(person_id)
     except PersonInvalid as exc:
         return json_error(409, exc.message, exc.field)
     if not deleted:
         return json_error(404, f"no person {person_id}", "person_id")
-    _daemon().people_changed()
     return {"deleted": person_id}
 
 
@@ -344,7 +359,7 @@ def settings_validate():
 def settings_put():
     body = json_body()
     try:
-        return _daemon().update_settings(body)
+        return _daemon().update_settings(body, request.remote_addr or "?")
     except config.SettingsInvalid as exc:
         return _invalid(exc)
     except OSError as exc:
@@ -369,7 +384,7 @@ def mqtt_test():
 def settings_restore_broken():
     """Safe mode: keep what is valid in the set-aside settings file (the rest stays default)."""
     try:
-        return _daemon().restore_broken()
+        return _daemon().restore_broken(request.remote_addr or "?")
     except config.SettingsInvalid as exc:
         return _invalid(exc)
     except OSError as exc:

@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, Request, request
 from flask.json.provider import DefaultJSONProvider
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from itsdangerous import BadSignature
 from werkzeug.routing import IntegerConverter
 
 from device import jsonout
 from web_ui import api, auth, backup_api, cameras_api, errors, pages, welcome
 from web_ui.credentials import Credentials
+from web_ui.downloads import Downloads
 from web_ui.logins import LoginStore
 from web_ui.streams import API_THREADS, StreamSlots
 from web_ui.throttle import Hasher, Throttle
@@ -36,11 +39,31 @@ class SqliteInt(IntegerConverter):
         super().__init__(url_map, **kwargs)
 
 
+class ClockProofSessions(SecureCookieSessionInterface):
+    """The cookie's signed time is not checked: after the clock steps back, a cookie signed
+    before looks signed in the future and Flask would refuse it (every phone logged out). A
+    login's lifetimes are the server's (web_ui/logins.py), checked at every request against
+    the id the signed cookie carries."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        try:
+            return self.session_class(serializer.loads(value))
+        except BadSignature:
+            return self.session_class()
+
+
 def create_app(daemon, auth_path: Path) -> Flask:
     """daemon: the object the API reads (device.daemon.service.Daemon or a test double).
     auth.json and logins.json live in auth_path's folder."""
     app = Flask(__name__)
     app.json = JsonProvider(app)
+    app.session_interface = ClockProofSessions()
     app.url_map.converters["int"] = SqliteInt
     credentials = Credentials(auth_path)
     server = daemon.settings.server
@@ -60,6 +83,7 @@ def create_app(daemon, auth_path: Path) -> Flask:
         logins=LoginStore(auth_path.with_name("logins.json"), lambda: _lifetimes(daemon)),
         throttle=Throttle(),
         hasher=Hasher(),
+        downloads=Downloads(),
         stream_slots=StreamSlots(max(1, server.threads - API_THREADS)),
         allowed_hosts=lambda: names | set(daemon.settings.server.allowed_hosts),
     )

@@ -2,7 +2,10 @@
 
 - The password is stored only as a salted hash (Werkzeug's scrypt) in auth.json beside the
   history (web_ui.credentials). Hashing runs one at a time at low CPU priority, and wrong
-  passwords lock out the address and, past a global count, everyone (web_ui.throttle).
+  passwords lock out the address and, past a global count, everyone (web_ui.throttle) but a
+  browser that logged in here before: a login also sets a device cookie (a random id signed
+  with the server's key, HttpOnly, kept DEVICE_DAYS), so the owner's phone can log in during
+  a stranger's flood of wrong passwords; its own address's lockout still applies.
 - A login is an id in a signed cookie (HttpOnly, SameSite=Strict) that the server keeps in
   logins.json (web_ui.logins): logout revokes it, "log out everywhere" and a password change
   revoke all of them.
@@ -26,6 +29,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    after_this_request,
     current_app,
     g,
     make_response,
@@ -35,6 +39,7 @@ from flask import (
     session,
     url_for,
 )
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from web_ui.body import json_body
 from web_ui.credentials import Credentials
@@ -45,6 +50,9 @@ from web_ui.throttle import HashBusy, Throttle
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256
+DEVICE_COOKIE = "repcounter_device"
+DEVICE_DAYS = 400  # browsers keep no cookie longer
+KNOWN_DEVICE_HASH_WAIT_S = 3.0  # a known device waits this long for a running hash
 
 log = logging.getLogger(__name__)
 
@@ -108,9 +116,40 @@ def _log_in() -> None:
     g.logged_in = True
 
 
+def _devices() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="repcounter-device")
+
+
+def known_device() -> bool:
+    """This browser has logged in here before: it holds a device cookie this server signed."""
+    value = request.cookies.get(DEVICE_COOKIE)
+    if not value:
+        return False
+    try:
+        _devices().loads(value)
+    except BadSignature:
+        return False
+    return True
+
+
+def _remember_device() -> None:
+    if known_device():
+        return
+    value = _devices().dumps(secrets.token_urlsafe(16))
+
+    @after_this_request
+    def set_cookie(response: Response) -> Response:
+        response.set_cookie(
+            DEVICE_COOKIE, value, max_age=DEVICE_DAYS * 86400, httponly=True,
+            samesite="Strict", secure=request.is_secure,
+        )  # fmt: skip
+        return response
+
+
 def _logged_in_answer(page: str = "pages.index") -> Response | dict:
     """Log this client in; the API gets the new CSRF token, a browser goes to `page`."""
     _log_in()
+    _remember_device()
     if request.is_json:
         return {"logged_in": True, "csrf_token": session["csrf"]}
     return redirect(url_for(page))
@@ -197,12 +236,14 @@ def _checked(page: str | None, field: str, check, *args: str) -> bool | Response
     result, or the 429 answer."""
     throttle: Throttle = current_app.extensions["throttle"]
     client = request.remote_addr or "?"
-    wait = throttle.reserve(client)
+    known = known_device()
+    wait = throttle.reserve(client, known_device=known)
     if wait > 0:
         return _too_many(page, wait, f"too many wrong passwords: wait {wait:.0f} s", field)
     correct = None
     try:
-        correct = current_app.extensions["hasher"].run(check, *args)
+        hash_wait = KNOWN_DEVICE_HASH_WAIT_S if known else 0.0
+        correct = current_app.extensions["hasher"].run(check, *args, wait_s=hash_wait)
     except HashBusy:
         return _busy(page, field)
     finally:

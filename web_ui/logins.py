@@ -82,6 +82,7 @@ class LoginStore:
             if login is None or login["password"] != password or self._expired(login, now):
                 return False
             login["seen"] = now
+            login["created"] = min(login["created"], now)  # made before the clock went back
             if now - self._saved_seen.get(key, 0.0) > SAVE_SEEN_S:
                 self._save_best_effort()
         return True

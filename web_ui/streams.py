@@ -1,14 +1,21 @@
 """Long-lived answers: Server-Sent Events and the MJPEG preview.
 
 Each open stream holds one server thread, so their number is capped below the server's thread
-count (the rest stay free for the API); past the cap a client gets 503. Cleanup runs from the
-response's close hook, which the server calls even when the client left before the first byte.
+count (the rest stay free for the API); past the cap a client gets 503. One login holds at most
+PER_LOGIN streams and one address PER_ADDRESS (429 past either), so one phone cannot take them
+all; the machine itself (127.0.0.1, ::1: a kiosk screen, a reverse proxy serving every phone)
+has no address cap. Cleanup runs from the response's close hook, which the server calls even
+when the client left before the first byte. A stream ends when its client is gone: at its next
+write (a preview without a new picture, from a missing camera or an ended video, writes its
+last one again every PREVIEW_KEEPALIVE_S for that); a client that stops reading is dropped by
+the server within seconds (device/daemon/http_server.py).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 
 from flask import Response, current_app, request, session
@@ -26,25 +33,62 @@ KEEPALIVE_S = 15.0
 # skeleton is then drawn at most 20 times a second.
 SSE_WRITE_INTERVAL_S = 0.05
 API_THREADS = 4  # server threads kept free of streams
+PER_LOGIN = 6  # a live page holds two (events and preview): three tabs, or a reload or two
+PER_ADDRESS = 8  # more than one login may share an address (two browsers on one computer)
+THIS_MACHINE = ("127.0.0.1", "::1")
 BOUNDARY = "frame"
+PREVIEW_KEEPALIVE_S = 2.0  # a preview without a new picture writes the last one again this often
 
 
 class StreamSlots:
+    """The open streams, counted in all, per login and per client address."""
+
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._used = 0
+        self._per_key: Counter[str] = Counter()
         self._lock = threading.Lock()
 
-    def acquire(self) -> bool:
+    def acquire(
+        self, login: str | None = None, address: str | None = None
+    ) -> tuple[int, str] | None:
+        """None when a slot was taken (release it with the same login and address), else the
+        refusal's HTTP status and why: 503 when all are taken, 429 past one phone's share."""
+        keys = _keys(login, address)
         with self._lock:
             if self._used >= self.limit:
-                return False
+                return 503, "too many live clients: close another tab or phone"
+            if login is not None and self._per_key[keys[0]] >= PER_LOGIN:
+                return 429, f"this phone has {PER_LOGIN} live streams open already: close a tab"
+            if address not in (None, *THIS_MACHINE) and self._per_key[keys[1]] >= PER_ADDRESS:
+                return 429, f"{PER_ADDRESS} live streams are open from {address}: close a tab"
             self._used += 1
-            return True
+            self._per_key.update(key for key in keys if key)
+            return None
 
-    def release(self) -> None:
+    @property
+    def in_use(self) -> int:
+        return self._used
+
+    def release(self, login: str | None = None, address: str | None = None) -> None:
         with self._lock:
             self._used -= 1
+            self._per_key.subtract(key for key in _keys(login, address) if key)
+            self._per_key = +self._per_key  # drop the zeros
+
+
+def _keys(login: str | None, address: str | None) -> tuple[str, str]:
+    return ("" if login is None else f"login {login}", "" if address is None else f"ip {address}")
+
+
+def _take_slot() -> tuple[Callable[[], None] | None, Response | None]:
+    """(release, None) for a stream slot of this request's login and address, else (None,
+    the refusal)."""
+    slots, login, address = _slots(), session.get("login"), request.remote_addr
+    refused = slots.acquire(login, address)
+    if refused is not None:
+        return None, json_error(*refused)
+    return lambda: slots.release(login, address), None
 
 
 def _slots() -> StreamSlots:
@@ -78,9 +122,9 @@ def sse_response(daemon) -> Response:
         return json_error(
             400, f"kinds must be a comma-separated list of: {', '.join(KINDS)}", "kinds"
         )
-    slots = _slots()
-    if not slots.acquire():
-        return json_error(503, "too many live clients: close another tab or phone")
+    release, refused = _take_slot()
+    if release is None:
+        return refused
     subscription = daemon.bus.subscribe(kinds)
     unwatch = _watch_login(subscription.close)
 
@@ -107,7 +151,7 @@ def sse_response(daemon) -> Response:
     def cleanup() -> None:
         unwatch()
         subscription.close()
-        slots.release()
+        release()
 
     return _streaming(body(), "text/event-stream", cleanup)
 
@@ -120,30 +164,37 @@ def newest_pose_only(events: list) -> list:
 
 
 def mjpeg_response(daemon) -> Response:
-    slots = _slots()
-    if not slots.acquire():
-        return json_error(503, "too many live clients: close another tab or phone")
+    release, refused = _take_slot()
+    if release is None:
+        return refused
     logged_out = threading.Event()
     unwatch = _watch_login(logged_out.set)
 
     def body() -> Iterator[bytes]:
-        index = -1
+        part = b"\r\n"  # a preamble (ignored): the headers go out now, not with a first picture
+        yield part
+        index, written = -1, time.monotonic()
         while not daemon.bus.closed and not logged_out.is_set():
             started = time.monotonic()
             frame = daemon.preview.wait_jpeg(index, timeout=1.0)
             if frame is None:
+                if started - written >= PREVIEW_KEEPALIVE_S:  # a closed client is seen at a write
+                    yield part  # the last picture again, or the preamble before any
+                    written = time.monotonic()
                 continue
             index, jpeg = frame
             head = (
                 f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n"
                 f"X-Frame-Index: {index}\r\n\r\n"  # the pose events' "frame": the same picture
             )
-            yield head.encode() + jpeg + b"\r\n"
+            part = head.encode() + jpeg + b"\r\n"
+            yield part
+            written = time.monotonic()
             period = 1.0 / daemon.settings.server.preview_fps
             time.sleep(max(0.0, period - (time.monotonic() - started)))
 
     def cleanup() -> None:
         unwatch()
-        slots.release()
+        release()
 
     return _streaming(body(), f"multipart/x-mixed-replace; boundary={BOUNDARY}", cleanup)

@@ -8,6 +8,8 @@
   visitor can use many addresses). An attempt is reserved before its hash runs, so concurrent
   attempts count, and an address keeps its count while locked: a guess after the lock ends
   locks it again at once, until FORGET_S pass without a failure or the password is right.
+  A browser that has logged in here before (web_ui.auth's device cookie) is exempt from the
+  global lockout, not from its address's: a stranger's flood cannot keep the owner out.
 """
 
 from __future__ import annotations
@@ -56,9 +58,11 @@ class Hasher:
         self._busy = threading.Lock()
         self._worker = ThreadPoolExecutor(1, "password-hash", initializer=_lower_priority)
 
-    def run(self, function: Callable[..., T], *args: object) -> T:
-        """function(*args) in the worker; HashBusy at once when a hash is already running."""
-        if not self._busy.acquire(blocking=False):
+    def run(self, function: Callable[..., T], *args: object, wait_s: float = 0.0) -> T:
+        """function(*args) in the worker; HashBusy when a hash is already running (and still
+        runs after wait_s)."""
+        acquired = self._busy.acquire(timeout=wait_s) if wait_s > 0 else self._busy.acquire(False)
+        if not acquired:
             raise HashBusy
         try:
             return self._worker.submit(function, *args).result()
@@ -83,9 +87,10 @@ class Throttle:
         self._recent: deque[float] = deque()  # times of wrong passwords from any address
         self._lock = threading.Lock()
 
-    def reserve(self, client: str) -> float:
+    def reserve(self, client: str, known_device: bool = False) -> float:
         """0 when client may try a password now (the attempt is then reserved and must be
-        ended with `release`), else the seconds to wait."""
+        ended with `release`), else the seconds to wait. A known device is exempt from the
+        global lockout."""
         now = self._clock()
         with self._lock:
             while self._recent and now - self._recent[0] > GLOBAL_WINDOW_S:
@@ -95,7 +100,7 @@ class Throttle:
                 del self._addresses[client]
                 state = None
             wait = 0.0
-            if len(self._recent) >= GLOBAL_FAILURES:
+            if len(self._recent) >= GLOBAL_FAILURES and not known_device:
                 wait = GLOBAL_WINDOW_S - (now - self._recent[0])
             if state is not None:
                 if state.locked_until > now:

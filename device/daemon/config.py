@@ -152,8 +152,9 @@ class ServerSettings(_Section):
     host: str = Field(
         "0.0.0.0",
         description="Address to listen on: 0.0.0.0 (every network), :: (every network, IPv6 "
-        "too), 127.0.0.1 (this machine only) or an address of one of its network interfaces. "
-        "A change is saved only if the daemon can listen there.",
+        "too), 127.0.0.1 (this machine only: it can be chosen only on the machine itself, since "
+        "no phone could reach RepCounter after the restart) or an address of one of its network "
+        "interfaces. A change is saved only if the daemon can listen there.",
     )
     port: int = Field(
         8080,

@@ -8,6 +8,7 @@ changes the system: the Edge TPU probe runs in a child process and its verdict i
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import platform
@@ -20,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from device.daemon import config
+from device.daemon.clock import synchronised
 from device.daemon.service import default_data_dir
 from device.errors import RepCounterError
 from device.models.manifest import MODELS_DIR, ModelEntry, load_manifest, mismatch
@@ -291,6 +293,30 @@ def check_port(host: str, port: int, service: str | None) -> Check:
     return ok("port", f"{host}:{port} is free")
 
 
+def check_reach(host: str) -> Check:
+    """server.host that only this machine reaches: fine behind a local reverse proxy, a
+    locked-out phone otherwise (a phone cannot set it, since issue 19; an older one could)."""
+    if ipaddress.ip_address(host).is_loopback:
+        return Check(
+            "reach", "WARN", f"server.host = {host}: only this machine can open RepCounter",
+            "set server.host = \"0.0.0.0\" in settings.toml and restart the service, unless a "
+            "reverse proxy on this machine serves the phones",
+        )  # fmt: skip
+    return ok("reach", f"server.host = {host}")
+
+
+def check_clock(synchronised: bool | None) -> Check:
+    if synchronised is None:
+        return ok("clock", "the kernel cannot say whether the clock is synchronised here")
+    if synchronised:
+        return ok("clock", "synchronised with a time source")
+    return Check(
+        "clock", "WARN", "not synchronised with a time source: the dates of reps may be wrong",
+        "give the Pi internet access or a time server on your network (timedatectl set-ntp "
+        "true), or set the date by hand (sudo date -s '2026-05-01 18:00')",
+    )  # fmt: skip
+
+
 def check_service(state: str | None) -> Check:
     if state is None:
         return ok("service", "systemd does not run here: start `repcounter serve` by hand")
@@ -339,7 +365,12 @@ def run_checks(args: argparse.Namespace) -> list[Check]:
     checks.append(check_cameras(settings.camera.source))
     checks += check_models(settings.model.name)
     checks.append(check_data_dir(data_dir))
-    checks += [check_port(settings.server.host, settings.server.port, state), check_service(state)]
+    checks += [
+        check_port(settings.server.host, settings.server.port, state),
+        check_reach(settings.server.host),
+        check_clock(synchronised()),
+        check_service(state),
+    ]
     return checks
 
 

@@ -1,17 +1,20 @@
 """What /api/health warns about, each as {"kind", "message", "fix"} (and a "detail" where the
 cause adds something): what is wrong in words the owner understands, and what to do about it.
-The live page shows every entry (a banner, or a full-screen overlay for the camera). One
-function per kind; each returns [] when all is well.
+The live page shows every entry (a banner, or a full-screen overlay for the camera). One function
+per kind; each returns [] when all is well, and Daemon.health runs them as one list of checks
+(run_checks).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from device.daemon.config import SafeMode, StorageSettings
 
 Entry = dict[str, str]  # {"kind", "message", "fix"}
+Check = Callable[[], list[Entry]]
 
 CAMERA = {
     "missing": (
@@ -135,3 +138,34 @@ def mqtt(status: dict) -> list[Entry]:
         f"is {state}. Counting goes on; Home Assistant gets the news once it connects.",
         "fix": "Check Settings → Home Assistant (MQTT): “Test connection” says what fails.",
     }]  # fmt: skip
+def clock(synchronised: bool | None, last_step_s: float | None, future: int) -> list[Entry]:
+    """The clock is not synchronised and has shown it is wrong: it was stepped while running,
+    or sessions are dated after now (it was ahead when they were counted). Not synchronised
+    alone is only reported in /api/health's "clock": a house without internet is normal."""
+    if synchronised is not False or (last_step_s is None and not future):
+        return []
+    if last_step_s is not None:
+        moved = "forward" if last_step_s > 0 else "back"
+        why = f"it was moved {moved} by {_duration(abs(last_step_s))} while RepCounter ran"
+    else:
+        why = f"{future} sessions in the history are dated after now"
+    return [{
+        "kind": "clock",
+        "message": f"The clock is not synchronised with a time server, and {why}: the dates "
+        "of reps may be wrong.",
+        "fix": "Give the Pi a time source: internet access or a time server on your network "
+        "(timedatectl set-ntp true), or set its date by hand (sudo date -s '2026-05-01 18:00').",
+    }]  # fmt: skip
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:.0f} days"
+    if seconds >= 2 * 3600:
+        return f"{seconds / 3600:.0f} hours"
+    return f"{seconds / 60:.0f} minutes"
+
+
+def run_checks(checks: Iterable[Check]) -> list[Entry]:
+    """Every check's warnings, in the order of the checks."""
+    return [entry for check in checks for entry in check()]

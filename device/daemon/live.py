@@ -5,7 +5,7 @@ publishes the results as events; at each set's end, also a "record" event per pe
 it set. While the history is writable a rep event is published only after the rep is committed
 ("saved": true), so every rep a client has seen survives a crash. When the store fails (disk
 full, read-only, I/O error) the rep is published at once with "saved": false and waits in
-memory until it can be written (device/daemon/rep_writer.py): a full disk must not stop the
+memory until it can be written (device/history/rep_writer.py): a full disk must not stop the
 count on the phone, and health reports the waiting reps. Per-frame timing gives the processed
 frame rate and the capture-to-event latency. Training (device/daemon/training.py) ends a set
 that reaches its target, times the rest and gives its cues as `cue` events with "training":
@@ -36,11 +36,11 @@ from device.capture.preview import PreviewBuffer
 from device.capture.runner import Backoff, CaptureLoop
 from device.capture.source import FrameSource
 from device.daemon.events import EventBus
-from device.daemon.store import CorrectionInvalid, StoreError
 from device.daemon.training import Trainee, Training, TrainingCue
-from device.daemon.workout import OpenSet, Workout
 from device.exercise.coaching import CuePolicy
 from device.exercise.types import Cue, Rep
+from device.history.store import CorrectionInvalid, StoreError
+from device.history.workout import OpenSet, Workout
 from device.pose.keypoints import Pose
 
 log = logging.getLogger(__name__)

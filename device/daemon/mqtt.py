@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 ONLINE, OFFLINE = "online", "offline"
 SET_EVENT_TYPE = "set_completed"
 EXERCISES = tuple(mode for mode in MODES if mode != "auto")
+FUTURE_SLACK_S = 1.0  # a rep stored this instant may be a moment ahead of the reader
 HEALTH_EVERY_S = 60.0  # the frame rate is refreshed this often; other health changes at once
 KINDS = {"state", "rep", "set", "health", "person"}
 
@@ -57,7 +58,8 @@ def today_reps(db_path: Path, now: float | None = None) -> dict[str, Any]:
     """Today's (local day) complete reps per exercise and partial reps, from the history: the
     household's, and in "people" each person's ({id: {name, total, per exercise}}, everyone
     with a profile, 0 when they did not train). A set's corrected count replaces its counted
-    reps; deleted sets count for nothing.
+    reps; deleted sets count for nothing. Reps dated after now (counted while the clock was
+    ahead) are not today's, whatever day they name.
 
     Reads through its own read-only connection: in WAL mode a reader never waits for the
     pipeline's writes, nor they for it.
@@ -72,8 +74,9 @@ def today_reps(db_path: Path, now: float | None = None) -> dict[str, Any]:
             sets = db.execute(
                 "SELECT t.person_id, t.exercise, coalesce(t.corrected_reps, sum(r.complete)),"
                 " sum(1 - r.complete) FROM sets t JOIN reps r ON r.set_id = t.id"
-                " WHERE r.ended_at >= ? AND t.deleted_at IS NULL GROUP BY t.id",
-                (midnight.timestamp(),),
+                " WHERE r.ended_at >= ? AND r.ended_at <= ? AND t.deleted_at IS NULL"
+                " GROUP BY t.id",
+                (midnight.timestamp(), now + FUTURE_SLACK_S),
             ).fetchall()
     except sqlite3.OperationalError:  # no history yet
         return {**household, "people": {}}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import errno
 import functools
+import ipaddress
 import json
 import logging
 import os
@@ -32,14 +33,15 @@ from device.capture.runner import Backoff
 from device.capture.source import CaptureOptions, FrameSource
 from device.capture.sources import open_source, parse_source
 from device.daemon import addresses, backup, config, health, http_server, mqtt
+from device.daemon.clock import STEP_S, ClockWatch, synchronised
 from device.daemon.events import EventBus
 from device.daemon.live import LivePipeline, PoseStage, Tracker
 from device.daemon.sdnotify import Notifier
-from device.daemon.store import Store
 from device.daemon.training import Trainee, Training
-from device.daemon.workout import Workout
 from device.errors import RepCounterError
 from device.exercise.rules import ExerciseRules
+from device.history.store import Store, StoreError
+from device.history.workout import Workout
 
 log = logging.getLogger("repcounter")
 
@@ -136,9 +138,11 @@ class Daemon:
         self.mqtt: mqtt.MqttPublisher | None = None
         self.accelerator_verdict: Any = None  # accelerator = edgetpu and its probe failed
         self.started = time.monotonic()
+        self.clock = ClockWatch()
         self.server: Any = None
         self._server_thread: threading.Thread | None = None
         self._settings_lock = threading.Lock()
+        self._people_lock = threading.Lock()  # who trains: switching against deleting
         self.notifier = Notifier()
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -234,6 +238,7 @@ class Daemon:
             now = time.monotonic()
             if now - last_health >= HEALTH_EVERY_S:
                 last_health = now
+                self.clock.check()
                 self.bus.publish("health", self.health())
             if self.store is not None and self.store.error:
                 self.store.try_open()  # it could not be opened at start (full disk)
@@ -358,8 +363,9 @@ class Daemon:
 
     # --- what the web UI asks --------------------------------------------------------------
 
-    def update_settings(self, changes: dict) -> dict:
-        """Validate and save a (partial) settings change, then apply it.
+    def update_settings(self, changes: dict, client: str | None = None) -> dict:
+        """Validate and save a (partial) settings change, then apply it. client: the address
+        of the phone that asks (None: this machine).
 
         Exercise and workout changes apply live; camera and model changes restart the
         pipeline; an MQTT change restarts only the MQTT publisher; server changes need a
@@ -367,6 +373,7 @@ class Daemon:
         """
         with self._settings_lock:
             new = config.validate(config.merge(self.settings.model_dump(mode="json"), changes))
+            self._check_reachable(new.server, client)
             self._check_listen(new.server)
             changed = config.changed_sections(self.settings, new)
             config.save(new, self.settings_path)
@@ -378,6 +385,20 @@ class Daemon:
             "changed": sorted(changed),
             "restart_required": sorted(changed & set(config.RESTART_SECTIONS)),
         }
+
+    def _check_reachable(self, server: config.ServerSettings, client: str | None) -> None:
+        """SettingsInvalid when a phone asks for a server address that only this machine can
+        reach (127.0.0.1, ::1): after the restart no phone could open RepCounter again."""
+        if server.host == self.settings.server.host or client is None:
+            return
+        if ipaddress.ip_address(server.host).is_loopback and not _loopback(client):
+            message = (
+                f"only this machine could reach RepCounter at {server.host}: your phone would be "
+                "locked out after the restart. Use 0.0.0.0 (every network) or this machine's "
+                "address on your network; set it to this machine only on the machine itself "
+                "(settings.toml, or repcounter serve --host)"
+            )
+            raise config.SettingsInvalid([{"field": "server.host", "message": message}])
 
     def _check_listen(self, server: config.ServerSettings) -> None:
         """SettingsInvalid unless this machine can listen on a changed server address: binding
@@ -405,7 +426,7 @@ class Daemon:
                 message = f"cannot listen there ({exc.strerror}): pick another port"
             raise config.SettingsInvalid([{"field": field, "message": message}]) from None
 
-    def restore_broken(self) -> dict:
+    def restore_broken(self, client: str | None = None) -> dict:
         """Save what is valid in the newest set-aside settings file (see
         config.load_or_safe_mode); the fields left at their defaults are in "dropped"."""
         copies = config.broken_copies(self.settings_path)
@@ -420,11 +441,11 @@ class Daemon:
         settings, dropped = config.salvage(data)
         changes = settings.model_dump(mode="json")
         try:
-            answer = self.update_settings(changes)
+            answer = self.update_settings(changes, client)
         except config.SettingsInvalid as exc:  # an address this machine cannot listen on
             dropped.extend(exc.fields)
             changes["server"].update(host=self.settings.server.host, port=self.settings.server.port)
-            answer = self.update_settings(changes)
+            answer = self.update_settings(changes, client)
         return {**answer, "restored_from": copies[-1].name, "dropped": dropped}
 
     def _history_bytes(self) -> int:
@@ -532,16 +553,35 @@ class Daemon:
         """Count the next reps for this person and remember the choice; None if no such
         person. An open set of the previous person ends (published as a set end)."""
         assert self.store is not None and self.workout is not None
-        person = self.store.person(person_id)
-        if person is None:
-            return None
-        if self.pipeline is not None:
-            self.pipeline.switch_person(person_id)
-        else:
-            self.workout.switch_person(person_id)
-        self.store.set_active_person(person_id)
+        with self._people_lock:
+            person = self.store.person(person_id)
+            if person is None:
+                return None
+            self.store.set_active_person(person_id)
+            if self.pipeline is not None:
+                self.pipeline.switch_person(person_id)
+            else:
+                self.workout.switch_person(person_id)
         self.people_changed()
         return person
+
+    def delete_person(self, person_id: int) -> bool:
+        """Delete a person (False when there is no such person). The person training now
+        cannot be deleted (PersonInvalid: switch first): their set, target and plan are in
+        use, and their reps would go to someone else."""
+        assert self.store is not None and self.workout is not None
+        with self._people_lock:
+            deleted = self.store.delete_person(person_id, training=self.workout.person_id)
+        if deleted:
+            self.people_changed()
+        return deleted
+
+    def _future_sessions(self) -> int:
+        """Sessions dated more than a step after now (0 when the history cannot be read)."""
+        try:
+            return self.store.sessions_after(time.time() + STEP_S) if self.store else 0
+        except (sqlite3.Error, StoreError):
+            return 0
 
     def people_changed(self) -> None:
         """Tell the phones (and MQTT) that someone else trains or a profile changed: a
@@ -566,15 +606,21 @@ class Daemon:
             storage["error"] = self.store.error  # not even opened yet (full disk at start)
         min_fps = self.settings.exercise.min_fps
         mqtt_status = self.mqtt.status() if self.mqtt else {"state": "off"}
-        warnings = (
-            health.camera(status["camera"])
-            + health.safe_mode(self.safe_mode, self.listen_fallback)
-            + health.storage(storage, usage.free, self.data_dir, self.settings.storage)
-            + health.low_fps(pipeline.timing.low_fps(min_fps, LOW_FPS_HOLD_S) if pipeline else None,
-                             min_fps)
-            + health.accelerator(self.accelerator_verdict, getattr(backend, "fallback", None))
-            + health.mqtt(mqtt_status)
-        )  # fmt: skip
+        clock = {"time": time.time(), "synchronised": synchronised(),
+                 "last_step_s": self.clock.last_step_s}  # fmt: skip
+        warnings = health.run_checks([
+            lambda: health.camera(status["camera"]),
+            lambda: health.safe_mode(self.safe_mode, self.listen_fallback),
+            lambda: health.storage(storage, usage.free, self.data_dir, self.settings.storage),
+            lambda: health.low_fps(
+                pipeline.timing.low_fps(min_fps, LOW_FPS_HOLD_S) if pipeline else None, min_fps
+            ),
+            lambda: health.accelerator(self.accelerator_verdict,
+                                       getattr(backend, "fallback", None)),
+            lambda: health.mqtt(mqtt_status),
+            lambda: health.clock(clock["synchronised"], self.clock.last_step_s,
+                                 self._future_sessions()),
+        ])  # fmt: skip
         ok = pipeline is not None
         return {
             "status": "ok" if ok and not warnings else "degraded",
@@ -599,7 +645,15 @@ class Daemon:
             "clients": self.bus.subscriber_count,
             "mqtt": mqtt_status,
             "rss_bytes": rss_bytes(),
+            "clock": clock,
         }
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.removeprefix("::ffff:")).is_loopback
+    except ValueError:
+        return False
 
 
 def _version() -> str:

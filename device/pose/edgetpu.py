@@ -20,7 +20,6 @@ import sys
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -32,9 +31,7 @@ from device.pose.runtime import (
     PoseModel,
     load_edgetpu_delegate,
     open_entry,
-    present,
     runtime_module,
-    with_fallback,
 )
 
 log = logging.getLogger(__name__)
@@ -305,60 +302,3 @@ class EdgeTpuUnusable(ModelError):
         super().__init__(
             f"the Coral Edge TPU cannot be used: {verdict.reason}. Fix: {verdict.fix}."
         )
-
-
-def open_with_fallback(
-    entries: list[ModelEntry],
-    name: str,
-    required: bool,
-    cpu: ModelEntry,
-    threads: int | None,
-    models_dir: Path,
-    library: str,
-    cache_dir: Path | None,
-) -> Any:
-    """The Edge TPU model guarded by the CPU build (FailoverModel), or the CPU build with the
-    reason it is not the Edge TPU. required (accelerator = edgetpu): a ModelError instead."""
-    from device.pose.failover import FailoverModel
-
-    tpu_models = present(entries, name, "edgetpu", models_dir)
-    if not tpu_models:
-        if required:
-            raise ModelError(
-                f"no Edge TPU build of {name!r} is in {models_dir}: run `repcounter models "
-                "fetch`, or set accelerator = cpu."
-            )
-        present_now = coral_devices()
-        return with_fallback(
-            open_entry(cpu, threads, models_dir),
-            Fallback(
-                f"no Edge TPU build of {name!r} is in {models_dir}",
-                "run `repcounter models fetch`",
-                warn=bool(present_now),
-            ),
-        )
-
-    def reopen() -> PoseModel:  # compared with the CPU build (the int8 one unless none is here)
-        return open_edgetpu(tpu_models[0], cpu, threads, models_dir, library, cache_dir)
-
-    try:
-        tpu_model = reopen()
-    except ModelError as exc:
-        if required:
-            raise
-        verdict = exc.verdict if isinstance(exc, EdgeTpuUnusable) else None
-        fallback = verdict.fallback() if verdict else Fallback(str(exc), install_hint())
-        devices = coral_devices()
-        if verdict is not None and verdict.kind == "missing" and devices:
-            fallback = Fallback(fallback.reason + " although a Coral is plugged in", fallback.fix)
-        elif verdict is not None and verdict.kind == "error" and devices == []:
-            # libedgetpu is installed but no Coral is connected: the usual CPU-only appliance.
-            fallback = Fallback(f"no Coral is connected ({verdict.reason})", "plug in the Coral",
-                                warn=False)  # fmt: skip
-        level = logging.WARNING if fallback.warn else logging.INFO
-        log.log(level, "Edge TPU not used: %s. Fix: %s", fallback.reason, fallback.fix)
-        cpu_model = with_fallback(open_entry(cpu, threads, models_dir), fallback)
-        if verdict is not None and (verdict.lasting or verdict.kind == "missing"):
-            return cpu_model  # nothing changes until the software does: no retries
-        return FailoverModel(cpu_model, reopen)
-    return FailoverModel(open_entry(cpu, threads, models_dir), reopen, tpu_model)

@@ -10,6 +10,7 @@ from device.capture.frame import Frame
 from device.models.manifest import MODELS_DIR
 from device.pose.failover import FailoverModel
 from device.pose.keypoints import Pose
+from device.pose.loader import open_model
 from device.pose.movenet import (
     MIN_POSE_SCORE,
     CropTracker,
@@ -18,7 +19,7 @@ from device.pose.movenet import (
     pose_score,
 )
 from device.pose.movenet import to_image_coordinates as crop_to_image
-from device.pose.runtime import EDGETPU_LIBRARY, Backend, PoseModel, open_model
+from device.pose.runtime import EDGETPU_LIBRARY, Backend, PoseModel
 from device.pose.smoothing import OneEuroFilter
 
 
@@ -51,7 +52,7 @@ class PosePipeline:
         edgetpu_library: str = EDGETPU_LIBRARY,
         cache_dir: Path | None = None,
     ) -> PosePipeline:
-        """The pipeline on the model runtime.open_model picks for these settings."""
+        """The pipeline on the model loader.open_model picks for these settings."""
         return cls(
             open_model(
                 model, accelerator, threads, models_dir, precision, edgetpu_library, cache_dir

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from device.errors import ModelError
-from device.models.manifest import MODELS_DIR, ModelEntry, load_manifest, verify
+from device.models.manifest import MODELS_DIR, ModelEntry, verify
 
 EDGETPU_LIBRARY = "libedgetpu.so.1"
 ACCELERATORS = ("auto", "cpu", "edgetpu")
@@ -188,7 +188,7 @@ def open_entry(
     path = verify(entry, models_dir)
     if entry.accelerator == "edgetpu" and delegate is None:
         raise ModelError(
-            f"{entry.file} is an Edge TPU build: open it with open_model, which probes "
+            f"{entry.file} is an Edge TPU build: open it with loader.open_model, which probes "
             "libedgetpu in a child process first."
         )
     interpreter = _interpreter(path, [delegate] if delegate else [], threads)
@@ -214,49 +214,6 @@ def cpu_entry(
         f"no {'' if precision == 'auto' else precision + ' '}CPU build of {name!r} is in "
         f"{models_dir}: restore models/ from git (git checkout models/)."
     )
-
-
-def _check_choice(value: str, choices: tuple[str, ...], what: str) -> None:
-    if value not in choices:
-        raise ModelError(f"{what} must be one of {', '.join(choices)}, not {value!r}.")
-
-
-def open_model(
-    name: str = "lightning",
-    accelerator: str = "auto",
-    threads: int | None = None,
-    models_dir: Path = MODELS_DIR,
-    precision: str = "auto",
-    edgetpu_library: str = EDGETPU_LIBRARY,
-    cache_dir: Path | None = None,
-) -> Any:
-    """The model `name` on the accelerator the settings ask for: a PoseModel on the CPU, or a
-    FailoverModel (Edge TPU with the CPU build standing by) when the Edge TPU passed its probe.
-
-    cache_dir keeps the probe's verdict between runs (the daemon's data folder).
-    """
-    from device.pose import edgetpu  # the probe needs this module: imported late
-
-    _check_choice(accelerator, ACCELERATORS, "accelerator")
-    _check_choice(precision, PRECISIONS, "precision")
-    entries = load_manifest(models_dir)
-    if not any(e.name == name for e in entries):
-        known = sorted({e.name for e in entries})
-        raise ModelError(f"unknown model {name!r}: choose one of {', '.join(known)}.")
-    cpu = cpu_entry(entries, name, precision, models_dir)
-    if accelerator == "cpu":
-        return open_entry(cpu, threads, models_dir)
-    if precision == "float16":
-        if accelerator == "edgetpu":
-            raise ModelError(
-                "the Edge TPU runs int8 builds only: set model.precision = auto or int8, or "
-                "accelerator = cpu."
-            )
-        return open_entry(cpu, threads, models_dir)
-    return edgetpu.open_with_fallback(
-        entries, name, accelerator == "edgetpu", cpu, threads, models_dir, edgetpu_library,
-        cache_dir,
-    )  # fmt: skip
 
 
 def with_fallback(model: PoseModel, fallback: Fallback | None) -> PoseModel:

@@ -521,7 +521,26 @@ function overlayWarning(health) {
 
 function bannerWarnings(health) {
   const shown = overlayWarning(health);
-  return (health.warnings ?? []).filter((w) => !(shown && w.kind === shown.kind.split("-")[0]));
+  const warnings = (health.warnings ?? []).filter((w) => !(shown && w.kind === shown.kind.split("-")[0]));
+  const clock = phoneClockWarning(health);
+  return clock ? [...warnings, clock] : warnings;
+}
+
+const CLOCK_NOTICE_S = 300; // RepCounter's clock and the phone's may differ this much unnoticed
+
+/** RepCounter's clock against this phone's: a banner when they differ by minutes or more. */
+function phoneClockWarning(health) {
+  const deviceTime = health.clock?.time;
+  if (typeof deviceTime !== "number") return null;
+  const offset = deviceTime - Date.now() / 1000;
+  if (Math.abs(offset) < CLOCK_NOTICE_S) return null;
+  const size = Math.abs(offset);
+  const amount = size >= 2 * 86400 ? `${Math.round(size / 86400)} days` : size >= 2 * 3600 ? `${Math.round(size / 3600)} hours` : `${Math.round(size / 60)} minutes`;
+  return {
+    kind: "phone-clock",
+    message: `RepCounter's clock is ${amount} ${offset > 0 ? "ahead of" : "behind"} this phone's.`,
+    fix: " Reps are dated by RepCounter's clock. If this phone's time is right, give the Pi a time source (internet, or a time server on your network) or set its date by hand (sudo date -s).",
+  };
 }
 
 function renderBanners(warnings) {

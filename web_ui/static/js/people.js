@@ -183,7 +183,16 @@ async function save(event) {
 async function remove() {
   if (!editing || !window.confirm(`Remove ${editing.name}?`)) return;
   try {
-    await api(`/api/people/${editing.id}`, { method: "DELETE" });
+    try {
+      await api(`/api/people/${editing.id}`, { method: "DELETE" });
+    } catch (error) {
+      // Who is training cannot be removed (field "person"): someone else trains first.
+      const next = people.find((p) => p.id === 1) ?? people.find((p) => p.id !== editing.id);
+      if (!(error instanceof ApiError && error.body.field === "person" && next)) throw error;
+      if (!window.confirm(`${editing.name} is training now: ${next.name} trains instead, and ${editing.name} is removed.`)) return;
+      await api("/api/person", { method: "PUT", body: { person_id: next.id } });
+      await api(`/api/people/${editing.id}`, { method: "DELETE" });
+    }
     $("person-dialog").close();
     await loadPeople();
   } catch (error) {

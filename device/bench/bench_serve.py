@@ -30,10 +30,11 @@ import time
 from pathlib import Path
 
 from device import jsonout
+from device.bench.api_client import ApiClient
 from device.daemon import config
-from device.daemon.api_client import ApiClient
 from device.daemon.service import rss_bytes
 from device.errors import RepCounterError
+from web_ui.streams import PER_LOGIN
 
 SHARED_CLIP = (
     Path(__file__).resolve().parents[3] / "shared" / "data" / "clips" / "darebee_squat.mp4"
@@ -74,18 +75,28 @@ def spawn_serve(
     )
 
 
+def phones(login: ApiClient, count: int) -> list[ApiClient]:
+    """count clients for streams: as few logins as the server's per-login and per-address
+    stream caps allow (web_ui/streams.py), each from a loopback address of its own (a password
+    hash per client would burn CPU and memory that are not the streams')."""
+    clients: list[ApiClient] = []
+    for first in range(0, count, PER_LOGIN):
+        phone = ApiClient(login.host, login.port, source=f"127.0.60.{first // PER_LOGIN + 1}")
+        phone.log_in(PASSWORD)
+        for _ in range(min(PER_LOGIN, count - first)):
+            client = ApiClient(login.host, login.port, source=phone.source[0])
+            client.cookie, client.csrf = phone.cookie, phone.csrf
+            clients.append(client)
+    return clients
+
+
 class SseClients:
-    """N clients reading /api/events in threads with one login (one phone's tabs: a password
-    hash per client would burn CPU and memory that are not the streams'), counting events."""
+    """N clients reading /api/events in threads (see `phones`), counting events."""
 
     def __init__(self, login: ApiClient, count: int) -> None:
         self.received = [0] * count
         self._stop = threading.Event()
-        self._clients = []
-        for _ in range(count):
-            client = ApiClient(login.host, login.port)
-            client.cookie, client.csrf = login.cookie, login.csrf
-            self._clients.append(client)
+        self._clients = phones(login, count)
         self._threads = [
             threading.Thread(target=self._read, args=(i,), daemon=True) for i in range(count)
         ]
@@ -177,10 +188,12 @@ class RssSampler:
 def _open_streams(client: ApiClient, count: int) -> list[http.client.HTTPResponse]:
     """count open streams, half SSE and half MJPEG, each read by a thread."""
     responses = []
-    for i in range(count):
-        connection = http.client.HTTPConnection(client.host, client.port, timeout=30)
+    for i, phone in enumerate(phones(client, count)):
+        connection = http.client.HTTPConnection(
+            phone.host, phone.port, timeout=30, source_address=(phone.source[0], 0)
+        )
         path = "/api/events" if i % 2 == 0 else "/api/preview.mjpeg"
-        connection.request("GET", path, headers={"Cookie": f"repcounter_session={client.cookie}"})
+        connection.request("GET", path, headers={"Cookie": f"repcounter_session={phone.cookie}"})
         response = connection.getresponse()
         if response.status != 200:
             raise RepCounterError(f"{path} answered {response.status}: {response.read()!r}")

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from device.daemon.store import RepRecord, StoreError
+from device.history.store import RepRecord, StoreError
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from device.daemon.store import Store
+from device.history.store import Store
 
 REPS_PER_SET = 12
 DAY_S = 86400.0

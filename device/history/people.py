@@ -9,6 +9,7 @@ before people existed and cannot be deleted (rename it instead).
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from device.exercise.tracker import MODES
@@ -22,6 +23,8 @@ REST_MAX_S = 600
 REPS_MAX = 500
 SETS_MAX = 20
 PLAN_STEPS_MAX = 10
+# Control, format, surrogate, private-use, unassigned, line and paragraph separators.
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
@@ -35,12 +38,30 @@ class PersonInvalid(ValueError):
 
 
 def name(value: Any) -> str:
+    """A name as stored: NFC, runs of white space as one space. Control, format (zero-width,
+    direction overrides), private-use and unassigned characters are refused, and a name needs
+    a letter or a digit that shows."""
     if not isinstance(value, str) or not value.strip():
         raise PersonInvalid("name", "give a name (up to 40 characters)")
-    value = " ".join(value.split())
+    value = " ".join(unicodedata.normalize("NFC", value).split())
+    hidden = next((c for c in value if unicodedata.category(c) in HIDDEN_CATEGORIES), None)
+    if hidden is not None:
+        raise PersonInvalid(
+            "name",
+            f"it holds an invisible or control character (U+{ord(hidden):04X}): type the name "
+            "again without it",
+        )
+    if not any(unicodedata.category(c)[0] in "LN" for c in value):
+        raise PersonInvalid("name", "a name needs at least one letter or digit")
     if len(value) > NAME_MAX:
         raise PersonInvalid("name", f"at most {NAME_MAX} characters")
     return value
+
+
+def name_key(value: str) -> str:
+    """What two names that must not both exist share: "Émile", "émile" and "EMILE" differ,
+    "Émile" and "ÉMILE" do not (NFC, then Unicode case folding)."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", value).casefold())
 
 
 def colour(value: Any) -> str:

@@ -2,15 +2,13 @@
 
 WAL journal with synchronous=FULL: a rep is on disk when `add_rep` returns, so a power cut or
 kill -9 loses no completed rep. The schema is versioned with PRAGMA user_version and upgraded by
-the MIGRATIONS list (device/daemon/schema.py), one transaction per step; a database newer than
+the MIGRATIONS list (device/history/schema.py), one transaction per step; a database newer than
 this program is refused.
 Times are Unix seconds (wall clock); totals group by the local calendar day or ISO week.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import sqlite3
@@ -22,41 +20,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from device import jsonout
-from device.daemon import people as profile
-from device.daemon import records as personal_records
-from device.daemon.people import PersonInvalid
-from device.daemon.schema import MIGRATIONS
 from device.errors import RepCounterError
+from device.history import records as personal_records
+from device.history.export import Exports
+from device.history.queries import SET_COUNTS, person_filter
+from device.history.roster import Roster
+from device.history.schema import MIGRATIONS
 
 log = logging.getLogger(__name__)
 
 REPS_MAX = 1000  # a corrected rep count
+OVERLAP_S = 60.0  # a new set's first rep may start this much before the last set's end
 REASON_MAX = 200
-
-# The per-set export: one row per set, so a spreadsheet's sum of "reps" is the real total.
-SET_EXPORT_COLUMNS = (
-    "date", "started_local", "person", "exercise", "reps", "counted_reps", "corrected_reps",
-    "partial_reps", "avg_depth", "form_score", "correction_reason", "deleted",
-    "session_id", "set_id", "person_id",
-)  # fmt: skip
-
-EXPORT_COLUMNS = (
-    "session_id", "set_id", "rep_id", "person_id", "person", "exercise", "complete",
-    "started_at", "ended_at", "started_local", "ended_local", "depth", "down_s", "up_s", "cues",
-    # the rep's set: its counted complete reps, the corrected count and why, when deleted
-    "counted_reps", "corrected_reps", "correction_reason", "deleted_at",
-)  # fmt: skip
-
-
-def local_iso(t: float) -> str:
-    """Unix seconds as ISO 8601 in the device's local time with its UTC offset, for exports
-    read by people and spreadsheets ("2026-05-01T18:04:05.250+02:00")."""
-    return datetime.fromtimestamp(t).astimezone().isoformat(timespec="milliseconds")
-
-
-class StoreError(RepCounterError):
-    """The history database cannot be opened or upgraded."""
 
 
 class CorrectionInvalid(ValueError):
@@ -66,6 +41,10 @@ class CorrectionInvalid(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class StoreError(RepCounterError):
+    """The history database cannot be opened or upgraded."""
 
 
 @dataclass(frozen=True)
@@ -103,8 +82,10 @@ def transient(exc: sqlite3.Error) -> bool:
     return code is not None and code & 0xFF in TRANSIENT_CODES
 
 
-class Store:
+class Store(Roster, Exports):
     """The history database. Thread-safe: one connection behind a lock (reads are small).
+    Here: the connection, sets and reps with their corrections, and the read-side queries;
+    people and exports are the mixins of device/history/roster.py and export.py.
 
     A database that cannot be opened because of its disk (full, read-only, I/O error: after a
     restart on a full SD card, SQLite cannot create its WAL files) does not stop the daemon:
@@ -185,6 +166,11 @@ class Store:
                 db.rollback()
                 raise
 
+    def mark_cut_short(self, set_id: int) -> None:
+        """The set ended because someone else started training: never a record."""
+        with self._lock, self._connection() as db:
+            db.execute("UPDATE sets SET cut_short=1 WHERE id=?", (set_id,))
+
     def replace_from(self, source: Path) -> None:
         """Replace the whole database with source's (a restore), in one step of SQLite's backup
         API on the open connection: readers see the old or the new history, never a mix.
@@ -257,6 +243,13 @@ class Store:
             )
         return session_id, set_id
 
+    def sessions_after(self, t: float) -> int:
+        """How many sessions started after t (dated in the future when t is about now)."""
+        with self._lock:
+            db = self._connection()
+            row = db.execute("SELECT count(*) FROM sessions WHERE started_at > ?", (t,)).fetchone()
+            return row[0]
+
     def next_set_id(self) -> int:
         """The id the next new set gets (the writer numbers sets before they are stored)."""
         with self._lock:
@@ -322,119 +315,6 @@ class Store:
             _log(db, set_id, "person_id", row["person_id"], person_id, reason)
         return self.set(set_id)
 
-    # --- people ----------------------------------------------------------------------------
-
-    def people(self) -> list[dict]:
-        """Everyone, by name, each with their targets and plan."""
-        with self._lock:
-            db = self._connection()
-            ids = [row[0] for row in db.execute("SELECT id FROM people ORDER BY name, id")]
-            return [_person(db, person_id) for person_id in ids]
-
-    def person(self, person_id: int) -> dict | None:
-        with self._lock:
-            return _person(self._connection(), person_id)
-
-    def add_person(self, name: str, colour: str, rest_s: int = profile.DEFAULT_REST_S) -> dict:
-        """A new person (PersonInvalid for a bad value or a name already taken)."""
-        row = (profile.name(name), profile.colour(colour), profile.rest_s(rest_s))
-        with self._lock, self._connection() as db:
-            _name_free(db, row[0], None)
-            person_id = db.execute(
-                "INSERT INTO people (name, colour, rest_s, created_at) VALUES (?,?,?,?)",
-                (*row, time.time()),
-            ).lastrowid
-            return _person(db, person_id)
-
-    def update_person(self, person_id: int, changes: dict[str, Any]) -> dict | None:
-        """Change some of name, colour, rest_s, plan, targets (None when there is no such
-        person). All values are checked before anything is written."""
-        unknown = set(changes) - {"name", "colour", "rest_s", "plan", "targets"}
-        if unknown:
-            raise PersonInvalid(sorted(unknown)[0], "not a field of a person")
-        columns = {
-            key: check(changes[key])
-            for key, check in (
-                ("name", profile.name),
-                ("colour", profile.colour),
-                ("rest_s", profile.rest_s),
-            )
-            if key in changes
-        }
-        if "plan" in changes:
-            columns["plan"] = json.dumps(profile.plan(changes["plan"]))
-        targets = profile.targets(changes.get("targets", {}))
-        with self._lock, self._connection() as db:
-            db.execute("BEGIN IMMEDIATE")
-            if not db.execute("SELECT 1 FROM people WHERE id=?", (person_id,)).fetchone():
-                return None
-            if "name" in columns:
-                _name_free(db, columns["name"], person_id)
-            for column, value in columns.items():
-                db.execute(f"UPDATE people SET {column}=? WHERE id=?", (value, person_id))
-            for exercise, reps in targets.items():
-                db.execute(
-                    "DELETE FROM targets WHERE person_id=? AND exercise=?", (person_id, exercise)
-                )
-                if reps is not None:
-                    db.execute(
-                        "INSERT INTO targets (person_id, exercise, reps) VALUES (?,?,?)",
-                        (person_id, exercise, reps),
-                    )
-            return _person(db, person_id)
-
-    def delete_person(self, person_id: int) -> bool:
-        """Delete a person who has no sets (False when there is no such person). The first
-        person and anyone with history stay (PersonInvalid says why)."""
-        if person_id == profile.DEFAULT_PERSON_ID:
-            raise PersonInvalid("person_id", "the first person cannot be deleted: rename it")
-        with self._lock, self._connection() as db:
-            db.execute("BEGIN IMMEDIATE")
-            if db.execute("SELECT 1 FROM sets WHERE person_id=? LIMIT 1", (person_id,)).fetchone():
-                raise PersonInvalid(
-                    "person_id", "this person has sets in the history: move them first"
-                )
-            if _state_get(db, "person") == str(person_id):
-                db.execute("DELETE FROM device_state WHERE key='person'")
-            db.execute("DELETE FROM device_state WHERE key=?", (f"plan.{person_id}",))
-            return db.execute("DELETE FROM people WHERE id=?", (person_id,)).rowcount > 0
-
-    def active_person_id(self) -> int:
-        """Who trained last (kept across restarts); the first person by default."""
-        with self._lock:
-            db = self._connection()
-            value = _state_get(db, "person")
-            if value is not None and _person(db, int(value)) is not None:
-                return int(value)
-            return profile.DEFAULT_PERSON_ID
-
-    def set_active_person(self, person_id: int) -> None:
-        with self._lock, self._connection() as db:
-            db.execute(
-                "INSERT INTO device_state (key, value) VALUES ('person', ?)"
-                " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                (str(person_id),),
-            )
-
-    def mark_cut_short(self, set_id: int) -> None:
-        """The set ended because someone else started training: never a record."""
-        with self._lock, self._connection() as db:
-            db.execute("UPDATE sets SET cut_short=1 WHERE id=?", (set_id,))
-
-    def plan_progress(self, person_id: int) -> dict | None:
-        """Where a person is in their plan (device.daemon.training), kept across restarts."""
-        with self._lock:
-            value = _state_get(self._connection(), f"plan.{person_id}")
-        return None if value is None else json.loads(value)
-
-    def save_plan_progress(self, person_id: int, progress: dict) -> None:
-        with self._lock, self._connection() as db:
-            db.execute(
-                "INSERT INTO device_state (key, value) VALUES (?, ?)"
-                " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                (f"plan.{person_id}", json.dumps(progress)),
-            )
-
     # --- reading ---------------------------------------------------------------------------
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict]:
@@ -455,7 +335,7 @@ class Store:
                 WHERE EXISTS (SELECT 1 FROM sets t WHERE t.session_id = s.id {unindexed})
                 ORDER BY s.started_at DESC, s.id DESC LIMIT ? OFFSET ?
             ), c AS (
-                {_SET_COUNTS} WHERE t.session_id IN (SELECT id FROM page) {mine} GROUP BY t.id
+                {SET_COUNTS} WHERE t.session_id IN (SELECT id FROM page) {mine} GROUP BY t.id
             )
             SELECT s.id, min(c.started_at) AS started_at, max(c.ended_at) AS ended_at,
                    sum(c.deleted_at IS NULL) AS sets,
@@ -477,16 +357,16 @@ class Store:
         )
         if not rows:
             return None
-        where, params = _person_filter(person_id, "t.session_id=?")
+        where, params = person_filter(person_id, "t.session_id=?")
         sets = self._query(
-            _SET_COUNTS + where + " GROUP BY t.id ORDER BY t.id", (session_id, *params)
+            SET_COUNTS + where + " GROUP BY t.id ORDER BY t.id", (session_id, *params)
         )
         return {"session": rows[0], "sets": sets}
 
     def set(self, set_id: int) -> dict | None:
         """{"set": the set with its counted and corrected reps, "reps": its reps,
         "corrections": the log of its changes, oldest first}, or None."""
-        rows = self._query(_SET_COUNTS + " WHERE t.id=? GROUP BY t.id", (set_id,))
+        rows = self._query(SET_COUNTS + " WHERE t.id=? GROUP BY t.id", (set_id,))
         if not rows:
             return None
         corrections = self._query(
@@ -535,10 +415,10 @@ class Store:
         if period not in ("day", "week"):
             raise ValueError("period must be day or week")
         bucket = "%Y-%m-%d" if period == "day" else "%Y-W%W"
-        where, params = _person_filter(person_id, "t.deleted_at IS NULL")
+        where, params = person_filter(person_id, "t.deleted_at IS NULL")
         return self._query(
             f"""
-            WITH c AS ({_SET_COUNTS} {where} GROUP BY t.id)
+            WITH c AS ({SET_COUNTS} {where} GROUP BY t.id)
             SELECT strftime('{bucket}', c.started_at, 'unixepoch', 'localtime') AS period,
                    c.exercise AS exercise,
                    sum(c.reps) AS reps,
@@ -549,104 +429,14 @@ class Store:
             (*params, limit),
         )
 
-    def export_sets(self, person_id: int | None = None) -> list[dict]:
-        """Every set (deleted ones flagged by deleted_at) with its counted and corrected reps
-        and the log of its corrections."""
-        where, params = _person_filter(person_id)
-        sets = self._query(_SET_COUNTS + where + " GROUP BY t.id ORDER BY t.id", params)
-        log_rows = self._query(
-            "SELECT set_id, at, field, before, after, reason FROM set_corrections ORDER BY id"
-        )
-        by_set: dict[int, list[dict]] = {}
-        for row in log_rows:
-            by_set.setdefault(row.pop("set_id"), []).append(row)
-        for row in sets:
-            row["corrections"] = by_set.get(row["id"], [])
-        return sets
-
-    def export_rows(self, person_id: int | None = None) -> list[dict]:
-        """One row per rep, with its set's person, counted and corrected reps and deletion."""
-        where, params = _person_filter(person_id)
-        rows = self._query(
-            f"""
-            WITH c AS ({_SET_COUNTS} {where} GROUP BY t.id)
-            SELECT c.session_id, r.set_id, r.id AS rep_id, c.person_id, c.person, r.exercise,
-                   r.complete, r.started_at, r.ended_at, r.depth, r.down_s, r.up_s, r.cues,
-                   c.counted_reps, c.corrected_reps, c.correction_reason, c.deleted_at
-            FROM reps r JOIN c ON c.id = r.set_id ORDER BY r.id
-            """,
-            params,
-        )
-        for row in rows:
-            row["complete"] = bool(row["complete"])
-            row["cues"] = json.loads(row["cues"])
-            row["started_local"] = local_iso(row["started_at"])
-            row["ended_local"] = local_iso(row["ended_at"])
-        return rows
-
-    def export_json(self, person_id: int | None = None) -> str:
-        return jsonout.dumps(
-            {
-                "schema": self.version,
-                "person_id": person_id,
-                "sets": self.export_sets(person_id),
-                "reps": self.export_rows(person_id),
-            },
-            indent=1,
-        )
-
-    def export_csv(self, person_id: int | None = None) -> str:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(EXPORT_COLUMNS)
-        for row in self.export_rows(person_id):
-            row["cues"] = " ".join(row["cues"])
-            row["complete"] = int(row["complete"])
-            writer.writerow(["" if row[c] is None else row[c] for c in EXPORT_COLUMNS])
-        return out.getvalue()
-
-    def export_sets_csv(self, person_id: int | None = None) -> str:
-        """One row per set: its date, person, exercise, the reps it counts for (corrected
-        where corrected), counted, corrected and partial reps, mean depth of its complete reps
-        and its form score (the share of complete reps without a form cue). Deleted sets are
-        listed with deleted=1 and 0 reps, so summing the column gives the history's total."""
-        where, params = _person_filter(person_id)
-        rows = self._query(
-            f"""
-            WITH c AS ({_SET_COUNTS} {where} GROUP BY t.id)
-            SELECT c.*, (SELECT avg(r.cues = '[]') FROM reps r
-                         WHERE r.set_id = c.id AND r.complete) AS form_score
-            FROM c ORDER BY c.started_at, c.id
-            """,
-            params,
-        )
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(SET_EXPORT_COLUMNS)
-        for row in rows:
-            started = datetime.fromtimestamp(row["started_at"]).astimezone()
-            deleted = row["deleted_at"] is not None
-            values = {
-                **row,
-                "date": started.date().isoformat(),
-                "started_local": local_iso(row["started_at"]),
-                "reps": 0 if deleted else row["reps"],
-                "avg_depth": None if row["avg_depth"] is None else round(row["avg_depth"], 3),
-                "form_score": None if row["form_score"] is None else round(row["form_score"], 2),
-                "deleted": int(deleted),
-                "set_id": row["id"],
-            }
-            writer.writerow(["" if values[c] is None else values[c] for c in SET_EXPORT_COLUMNS])
-        return out.getvalue()
-
     # --- records and progress --------------------------------------------------------------
 
     def _record_sets(self, person_id: int | None, exercise: str | None = None) -> list[dict]:
-        """Sets not deleted, oldest first, as device.daemon.records reads them."""
+        """Sets not deleted, oldest first, as device.history.records reads them."""
         conditions = ("t.deleted_at IS NULL",) + (("t.exercise=?",) if exercise else ())
-        where, params = _person_filter(person_id, *conditions)
+        where, params = person_filter(person_id, *conditions)
         rows = self._query(
-            _SET_COUNTS + where + " GROUP BY t.id ORDER BY t.started_at, t.id",
+            SET_COUNTS + where + " GROUP BY t.id ORDER BY t.started_at, t.id",
             (*((exercise,) if exercise else ()), *params),
         )
         for row in rows:
@@ -654,7 +444,7 @@ class Store:
         return rows
 
     def records(self, person_id: int | None = None) -> list[dict]:
-        """Personal records per exercise (see device.daemon.records); everyone's best with
+        """Personal records per exercise (see device.history.records); everyone's best with
         person_id None."""
         return personal_records.records(self._record_sets(person_id))
 
@@ -684,7 +474,7 @@ class Store:
         return [{**about, **record} for record in found]
 
     def progress(self, person_id: int | None = None, now: float | None = None) -> dict:
-        """This week against last week, the streak and the weekly trend (device.daemon.records)."""
+        """This week against last week, the streak and the weekly trend (device.history.records)."""
         today = datetime.fromtimestamp(time.time() if now is None else now).date()
         return personal_records.progress(self._record_sets(person_id), today)
 
@@ -731,62 +521,13 @@ def _version(db: sqlite3.Connection) -> int:
     return db.execute("PRAGMA user_version").fetchone()[0]
 
 
-def _person(db: sqlite3.Connection, person_id: int) -> dict | None:
-    row = db.execute(
-        "SELECT id, name, colour, rest_s, plan FROM people WHERE id=?", (person_id,)
-    ).fetchone()
-    if row is None:
-        return None
-    found = dict(row)
-    found["plan"] = json.loads(found["plan"])
-    found["targets"] = dict(
-        db.execute(
-            "SELECT exercise, reps FROM targets WHERE person_id=? ORDER BY exercise", (person_id,)
-        ).fetchall()
-    )
-    return found
-
-
-def _state_get(db: sqlite3.Connection, key: str) -> str | None:
-    row = db.execute("SELECT value FROM device_state WHERE key=?", (key,)).fetchone()
-    return None if row is None else row[0]
-
-
-def _name_free(db: sqlite3.Connection, name: str, person_id: int | None) -> None:
-    row = db.execute("SELECT id FROM people WHERE name=?", (name,)).fetchone()
-    if row is not None and row[0] != person_id:
-        raise PersonInvalid("name", f"{name!r} is taken: choose another name")
-
-
 def _session_for(db: sqlite3.Connection, at: float, gap_s: float) -> int:
-    """The latest session when it ended less than gap_s before `at`, else a new one."""
-    row = db.execute("SELECT id, ended_at FROM sessions ORDER BY ended_at DESC LIMIT 1").fetchone()
-    if row is not None and at - row["ended_at"] < gap_s:
+    """The latest session (the last one opened: a session dated in the future by a clock that
+    was ahead is not the latest) when it ended less than gap_s before `at`, else a new one. A
+    set that starts before the session ended (the clock went back) opens a new session."""
+    row = db.execute("SELECT id, ended_at FROM sessions ORDER BY id DESC LIMIT 1").fetchone()
+    if row is not None and -OVERLAP_S <= at - row["ended_at"] < gap_s:
         return row["id"]
     return db.execute(
         "INSERT INTO sessions (started_at, ended_at) VALUES (?, ?)", (at, at)
     ).lastrowid
-
-
-# One row per set: its counted complete reps, the corrected count where there is one, and
-# `reps`, the count that totals and records use (the corrected one, else the counted one).
-_SET_COUNTS = """
-    SELECT t.id, t.session_id, t.person_id, p.name AS person, t.exercise,
-           t.started_at, t.ended_at,
-           coalesce(t.corrected_reps, coalesce(sum(r.complete), 0)) AS reps,
-           coalesce(sum(r.complete), 0) AS counted_reps,
-           t.corrected_reps, t.correction_reason,
-           coalesce(sum(1 - r.complete), 0) AS partial_reps,
-           avg(CASE WHEN r.complete THEN r.depth END) AS avg_depth,
-           t.deleted_at, t.cut_short
-    FROM sets t LEFT JOIN reps r ON r.set_id = t.id LEFT JOIN people p ON p.id = t.person_id
-"""
-
-
-def _person_filter(person_id: int | None, *conditions: str) -> tuple[str, tuple]:
-    """A WHERE clause of the conditions, and of the person when one is given."""
-    params: tuple = ()
-    if person_id is not None:
-        conditions = (*conditions, "t.person_id=?")
-        params = (person_id,)
-    return (" WHERE " + " AND ".join(conditions) if conditions else ""), params

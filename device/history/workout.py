@@ -1,7 +1,11 @@
 """Sets and sessions from rep events: a set starts with its first rep and ends after an idle time.
 
 Idle time is measured on the pose clock (the frames' timestamps), so a video processed faster
-than real time groups its reps as they happened. History is stored with wall-clock times.
+than real time groups its reps as they happened. History is stored with wall-clock times: a
+set's first rep takes the wall clock's, and its later reps that plus the monotonic time since,
+so a step of the wall clock mid-set cannot reorder or stretch it. A step of more than
+CLOCK_STEP_S
+(either way) ends the set: the next rep starts a set, and a session, of its own.
 A change of exercise, or a clock that jumps back (a new source), also ends the set.
 Set ids are numbered here, before the set is stored, so a set whose reps wait in memory (the
 disk is full) has its id on the phone all the same; only while the history could not even be
@@ -16,10 +20,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from device.daemon.people import DEFAULT_PERSON_ID
-from device.daemon.rep_writer import RepWriter
-from device.daemon.store import RepRecord, Store, StoreError
 from device.exercise.types import Rep
+from device.history.people import DEFAULT_PERSON_ID
+from device.history.rep_writer import RepWriter
+from device.history.store import RepRecord, Store, StoreError
+
+CLOCK_STEP_S = 60.0  # a change of wall minus monotonic time larger than this is a step
 
 
 @dataclass
@@ -33,6 +39,8 @@ class OpenSet:
     reps: int
     partial_reps: int
     last_t: float  # pose-clock time of the last rep's end
+    wall_anchor: float = 0.0  # the wall-clock time of its first rep's end
+    monotonic_anchor: float = 0.0  # the monotonic time then: later reps are dated from these
     adjust: int = 0  # -1/+1 taps on the live page; stored as a correction when the set ends
 
     @property
@@ -62,6 +70,7 @@ class Workout:
         set_idle_s: float = 20.0,
         session_gap_s: float = 1800.0,
         wall_clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.writer = RepWriter(store)
@@ -69,6 +78,7 @@ class Workout:
         self.set_idle_s = set_idle_s
         self.session_gap_s = session_gap_s
         self.wall_clock = wall_clock
+        self.monotonic = monotonic
         self.current: OpenSet | None = None
         try:
             self.person_id = store.active_person_id()
@@ -87,13 +97,18 @@ class Workout:
         """Store the rep. Returns (the open set, a set this rep ended, whether the rep is
         committed on return: False when it waits in memory for the store to accept writes)."""
         ended = None
+        wall, monotonic = self.wall_clock(), self.monotonic()
+        if self.current is not None:  # its reps are dated from its first, on the monotonic clock
+            now = self.current.wall_anchor + (monotonic - self.current.monotonic_anchor)
         if self.current is not None and (
             rep.exercise != self.current.exercise
             or rep.t_end - self.current.last_t > self.set_idle_s
             or rep.t_end < self.current.last_t - 1.0
+            or abs(wall - now) > CLOCK_STEP_S  # the wall clock was stepped: a set of its own
         ):
             ended, self.current = self.current, None
-        now = self.wall_clock()
+        if self.current is None:
+            now = wall
         record = RepRecord(
             exercise=rep.exercise,
             complete=rep.complete,
@@ -106,8 +121,9 @@ class Workout:
         )
         if self.current is None:
             self.current = OpenSet(
-                self._new_set_id(), None, self.person_id, rep.exercise, 0, 0, rep.t_end
-            )
+                self._new_set_id(), None, self.person_id, rep.exercise, 0, 0, rep.t_end,
+                wall_anchor=wall, monotonic_anchor=monotonic,
+            )  # fmt: skip
         saved = self.writer.write(record, self.current, self.session_gap_s)
         if rep.complete:
             self.current.reps += 1
