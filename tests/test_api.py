@@ -20,7 +20,6 @@ import pytest
 from device.bench.api_client import ApiClient
 from device.capture.runner import Backoff
 from device.daemon import config, http_server, service
-from device.bench.api_client import ApiClient
 from device.daemon.service import Daemon
 from tests.test_serve_pipeline import FakePose, FakeTracker
 from tests.waiting import wait_until

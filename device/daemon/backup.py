@@ -40,9 +40,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from device.daemon import config
+from device.errors import RepCounterError
 from device.history.schema import MIGRATIONS
 from device.history.store import Store, StoreError
-from device.errors import RepCounterError
 
 log = logging.getLogger(__name__)
 

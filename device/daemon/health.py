@@ -138,6 +138,8 @@ def mqtt(status: dict) -> list[Entry]:
         f"is {state}. Counting goes on; Home Assistant gets the news once it connects.",
         "fix": "Check Settings → Home Assistant (MQTT): “Test connection” says what fails.",
     }]  # fmt: skip
+
+
 def clock(synchronised: bool | None, last_step_s: float | None, future: int) -> list[Entry]:
     """The clock is not synchronised and has shown it is wrong: it was stepped while running,
     or sessions are dated after now (it was ahead when they were counted). Not synchronised
