@@ -34,6 +34,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "packaging")]  # not `import packaging`: P
 import build_deb  # noqa: E402
 
 from device.bench.api_client import ApiClient  # noqa: E402
+from device.history.schema import MIGRATIONS  # noqa: E402
 
 CACHE = build_deb.CACHE / "rootfs"
 WORK = Path("/var/tmp/repcounter-test-deb")
@@ -284,7 +285,7 @@ def test_suite(suite: str, debs: tuple[Path, Path, Path]) -> None:
         assert history_digest(machine) == before
         version = machine.sh("dpkg-query -W -f '${Version}' repcounter").stdout
         assert version == old.name.split("_")[1], version
-        set_schema(machine, 2)
+        set_schema(machine, len(MIGRATIONS))  # the schema it had: this package's
         machine.sh("systemctl reset-failed repcounter; systemctl start repcounter")
         wait_for("repcounter.service to be active again", lambda: unit_active(machine), 120)
         log("an older package over a newer history was refused and changed nothing")
