@@ -29,6 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from device.models.manifest import sha256_of
 from device.pose import arithmetic
 from device.pose.keypoints import Pose
 from device.pose.pipeline import PosePipeline
@@ -63,11 +64,7 @@ def code_fingerprint(variant: str = "none") -> str:
 
 @cache
 def _file_sha256(path: Path, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_of(path)  # once per file version (size and mtime are part of the key)
 
 
 def file_sha256(path: Path) -> str:
