@@ -192,9 +192,10 @@ def new_phone(browser, base: str):
     return context
 
 
-def first_run(browser, base: str, errors: list[str]):
-    """A new phone through first-run setup, on the placement step: (context, page). Uncaught
-    script errors of its pages go to errors."""
+def set_password(browser, base: str, errors: list[str]):
+    """A new phone that has set the password, on the setup guide
+    (tests/test_browser_welcome.py): (context, page). Uncaught script errors of its pages go to
+    errors."""
     context = new_phone(browser, base)
     context.on("weberror", lambda error: errors.append(str(error.error)))
     page = context.new_page()
@@ -202,7 +203,13 @@ def first_run(browser, base: str, errors: list[str]):
     page.fill("#password", PASSWORD)
     page.fill("#confirm", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/welcome")  # the setup guide (tests/test_browser_welcome.py)
+    page.wait_for_url(f"{base}/welcome")
+    return context, page
+
+
+def first_run(browser, base: str, errors: list[str]):
+    """A new phone through first-run setup, on the placement step: (context, page)."""
+    context, page = set_password(browser, base, errors)
     page.goto("/placement")
     return context, page
 

@@ -7,22 +7,15 @@ from __future__ import annotations
 import json
 import zipfile
 
-from tests.test_browser import PASSWORD, browser, new_phone, screenshot, sync_api  # noqa: F401
+from tests.test_browser import browser, screenshot, set_password, sync_api  # noqa: F401
 from tests.test_browser_welcome import appliance, generated_clip  # noqa: F401 (fixtures)
 
 
 def test_download_a_backup_and_restore_it(browser, appliance, tmp_path):  # noqa: F811
     daemon, _ = appliance
     base = f"http://127.0.0.1:{daemon.port}"
-    context = new_phone(browser, base)
     errors: list[str] = []
-    context.on("weberror", lambda error: errors.append(str(error.error)))
-    page = context.new_page()
-    page.goto("/setup")
-    page.fill("#password", PASSWORD)
-    page.fill("#confirm", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/welcome")
+    context, page = set_password(browser, base, errors)
     daemon.store.add_person("Sam", "#43a047")
     page.goto("/settings#backup")
     sync_api.expect(page.locator("#backup-nightly")).to_contain_text("keeps the last 7")

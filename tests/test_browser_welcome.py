@@ -14,7 +14,7 @@ from device.capture.discovery import Camera
 from device.daemon import config
 from tests.test_api import clip as generated_clip  # noqa: F401 (a fixture)
 from tests.test_api import serve
-from tests.test_browser import PASSWORD, browser, new_phone, screenshot, sync_api  # noqa: F401
+from tests.test_browser import browser, screenshot, set_password, sync_api  # noqa: F401
 from tests.test_mqtt import MOSQUITTO, Broker, free_port
 
 
@@ -41,15 +41,8 @@ def appliance(tmp_path, generated_clip):  # noqa: F811
 def test_the_setup_guide_walks_every_step(browser, appliance, tmp_path):  # noqa: F811
     daemon, cameras = appliance
     base = f"http://127.0.0.1:{daemon.port}"
-    context = new_phone(browser, base)
     errors: list[str] = []
-    context.on("weberror", lambda error: errors.append(str(error.error)))
-    page = context.new_page()
-    page.goto("/setup")
-    page.fill("#password", PASSWORD)
-    page.fill("#confirm", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/welcome")
+    context, page = set_password(browser, base, errors)
 
     # People: "Me" is there; add someone.
     sync_api.expect(page.locator("#people")).to_be_visible()
@@ -137,13 +130,7 @@ def test_the_setup_guide_walks_every_step(browser, appliance, tmp_path):  # noqa
 def test_every_step_can_be_skipped(browser, appliance):  # noqa: F811
     daemon, _ = appliance
     base = f"http://127.0.0.1:{daemon.port}"
-    context = new_phone(browser, base)
-    page = context.new_page()
-    page.goto("/setup")
-    page.fill("#password", PASSWORD)
-    page.fill("#confirm", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/welcome")
+    context, page = set_password(browser, base, [])
     before = daemon.settings
     for step, following in (("people", "camera"), ("camera", "placement"),
                             ("placement", "mqtt"), ("mqtt", "done")):  # fmt: skip
