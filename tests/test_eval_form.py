@@ -104,14 +104,16 @@ def test_squat_labels_use_the_squat_faults(tmp_path: Path):
     assert [(s.group, s.hits, s.clips) for s in summary.faults] == [("squat knees-in", 1, 1)]
 
 
-# What must hold for the form eval on every CPU arithmetic. Measured (README, "Counting on every
-# CPU"; the whole labels.tsv, 129 clips): correct side views with any cue 0-2 of 31, angled 1-2
-# of 26-28, head-on 0 of 9; sags caught 13-14 of 17; clips without a rep 3-5, across int8 and
-# float16 and two x86 arithmetics. Each bound is the worst measured plus about two clips, so a
-# borderline clip on another CPU cannot fail CI while a broken rule (a cue on every rep, no
-# sag caught) still does. The issue's targets are README's eval-form figures, not these.
-MAX_FALSE_CUES = {"pushup side": 4, "pushup angled": 4, "pushup front": 2}
-MIN_SAG_CAUGHT = 11
+# What must hold for the form eval on every CPU arithmetic. Measured (docs/exercise.md, "Judged
+# over the whole rep"; the whole labels.tsv, 129 clips), as recorded on x86 int8 and float16 and
+# a Pi 4's int8: correct side views with any cue 0-1 of 31, angled 0-1 of 8-27, head-on 0 of
+# 2-9, sags caught 14-15 of 17, clips without a rep 2-5; under the jitter augment (keypoints moved
+# as between CPUs, five seeds each) side 0-3 and sags 12-15. Each bound is the worst recorded
+# plus two clips and no tighter than the jitter runs' worst, so a borderline clip on another CPU
+# cannot fail CI while a broken rule (a cue on every rep, no sag caught) still does. The issue's
+# targets are README's eval-form figures, not these.
+MAX_FALSE_CUES = {"pushup side": 3, "pushup angled": 4, "pushup front": 2}
+MIN_SAG_CAUGHT = 12
 MAX_NO_REP = 7
 CONTRADICTS = {"sag": "hips_piking", "pike": "hips_sagging", "variation": "hips_sagging"}
 

@@ -6,12 +6,15 @@ length above the hands: that is the target depth. Both are vertical image distan
 counted alike from the side, the front (head-on) or at three quarters; the depth cue is judged
 only where the shoulders' forward travel does not bias it (cues.py).
 
-Form is judged where a fault shows. Hips sag and the head hangs mostly at the bottom and on the
-way up (the hardest part), so the body line and the head are judged over that phase (from the
-bottom up to the midpoint back up), not over the whole rep, whose easy top dilutes them; the body
-line by the bend it holds for a quarter of that phase (LINE_SHARE), the head by its median. A
-knee push-up (knees on the floor, knee bent) is judged along shoulder-hip-knee, its own straight
-line; feet raised on a box or a wall only tilt the line, which the bend does not see.
+Form is judged over enough frames that one CPU's keypoints cannot tip it. A sag is judged by the
+bend the body line holds for a fifth of the whole rep (LINE_SHARE: its 80th percentile), the
+head by its median over the rep: a rep's bottom-and-up phase is 5-20 frames, the whole rep two
+to three times that, and a percentile of few frames moves with a few pixels of one keypoint. A
+sag that shows only around the bottom still holds for a fifth of the rep. Piked hips are judged
+from the bottom to halfway back up (PIKE_SHARE: the 25th percentile there): at the top of a
+straight rep MoveNet's hip reads a little high, and over the whole rep correct reps read piked.
+A knee push-up (knees on the floor, knee bent) is judged along shoulder-hip-knee, its own
+straight line; feet raised on a box or a wall only tilt the line, which the bend does not see.
 """
 
 from __future__ import annotations
@@ -43,10 +46,10 @@ class PushupMeasure(Measure):
 
 KNEES, FEET_RAISED = "knees", "feet_raised"
 KNEE_FLOOR = 0.3  # arm lengths (about 17 cm): knee and wrist keypoints both sit near the floor
-# The body line is judged by the bend it holds for a quarter of the bottom-and-up phase (75th
-# percentile for a sag, 25th for a pike), not its median: a sag that shows only through part of
-# the way up counts, one frame's keypoint jump does not.
-LINE_SHARE = 75.0
+# The body line is judged by the bend it holds for part of its frames, not its median: a sag that
+# shows only through part of the rep counts, one frame's keypoint jump does not.
+LINE_SHARE = 80.0  # percentile of the bend over the whole rep: sag
+PIKE_SHARE = 25.0  # percentile of the bend from the bottom to halfway up: pike
 
 
 class PushupCounter(ExerciseCounter):
@@ -103,17 +106,17 @@ class PushupCounter(ExerciseCounter):
         if depth < 1.0 - rules.depth_tolerance and judged_in("go_lower", view):
             # severe: too shallow to count as a rep at all
             found.append(cue("go_lower", t, self.name, severe=depth < rules.count_depth))
-        phase = bottom_and_up(excursion)
+        rep = [s for s in excursion.samples if s.data is not None]
         if judged_in("hips_sagging", view):
             field = "knee_line_bend" if self.variant(excursion) == KNEES else "hip_bend"
-            sag = percentile(phase, field, LINE_SHARE)
-            pike = percentile(phase, field, 100.0 - LINE_SHARE)
+            sag = percentile(rep, field, LINE_SHARE)
+            pike = percentile(bottom_and_up(excursion), field, PIKE_SHARE)
             if sag is not None and sag > rules.pushup_hip_deg:
                 severe = sag > rules.pushup_sag_severe_deg
                 found.append(cue("hips_sagging", t, self.name, severe=severe))
             elif pike is not None and pike < -rules.pushup_pike_deg:
                 found.append(cue("hips_piking", t, self.name))
-        head = median(phase, "head_drop")
+        head = median(rep, "head_drop")
         if judged_in("head_down", view) and head is not None and head > rules.pushup_head_deg:
             found.append(cue("head_down", t, self.name))
         elbows = [s.data.elbow_angle for s in after_bottom(excursion)]
@@ -142,8 +145,8 @@ def push_up_variant(excursion: Excursion, rules: ExerciseRules) -> str | None:
 
 
 def bottom_and_up(excursion: Excursion) -> list[Sample]:
-    """The samples from the bottom back up to the midpoint of the way up: where the body line
-    sags and the head hangs, before the easy top."""
+    """The samples from the bottom back up to the midpoint of the way up, before the top (where
+    a straight body's hip keypoint reads a little high)."""
     limit = excursion.bottom.h + 0.5 * excursion.rom_up
     return [
         s

@@ -238,11 +238,10 @@ class ExerciseRules(BaseModel):
         gt=0.0,
         lt=90.0,
         description="Bend of the body line (shoulder-hip-ankle; shoulder-hip-knee on the knees) "
-        "beyond which the hips sag, as the bend held for a quarter of the phase from the bottom "
-        "to halfway back up (its 75th percentile; side view only). On the labelled clips "
-        "(docs/exercise.md) correct side-view reps read -9 to +9 degrees, sagging reps mostly "
-        "13-29: 11 is about midway between the correct reps' edge and the sagging reps' lower "
-        "quartile.",
+        "beyond which the hips sag, as the bend held for a fifth of the rep (its 80th "
+        "percentile; side view only). On the labelled clips (docs/exercise.md) correct "
+        "side-view reps read -11 to +8 degrees with both models, here and as a Pi 4; sagging "
+        "reps' lower quartile is 15-17: 11 is between the correct reps' edge and it.",
     )
     pushup_sag_severe_deg: float = Field(
         20.0,
@@ -250,8 +249,8 @@ class ExerciseRules(BaseModel):
         lt=90.0,
         description="A sag beyond this bend (same measure as pushup_hip_deg) is severe: its cue "
         "is shown on the first rep instead of when it repeats (2 of the last 3 reps). Correct "
-        "side-view reps read at most 9 degrees; 20 is more than twice that, near the sagging "
-        "reps' upper quartile (21), where the lower back carries the load.",
+        "side-view reps read at most 8 degrees; 20 is more than twice that, near the sagging "
+        "reps' upper quartile (21-24), where the lower back carries the load.",
     )
     pushup_pike_deg: float = Field(
         16.0,
@@ -268,10 +267,10 @@ class ExerciseRules(BaseModel):
         gt=0.0,
         lt=180.0,
         description="How far the ear hangs below the body line (ankle, or knee on the knees, to "
-        "shoulder, extended), degrees, as its median from the bottom to halfway back up, before "
-        "the cue 'keep your head in line' (side view only). The ear sits above the neck's axis "
-        "and people look ahead or down: correct side-view reps read -30 to +44 degrees in 2D "
-        "(float16 model: -16 to +49).",
+        "shoulder, extended), degrees, as its median over the rep, before the cue 'keep your "
+        "head in line' (side view only). The ear sits above the neck's axis and people look "
+        "ahead or down: correct side-view reps read -16 to +42 degrees in 2D with both models, "
+        "here and as a Pi 4.",
     )
     pushup_lockout_deg: float = Field(
         135.0,
