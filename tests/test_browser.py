@@ -214,6 +214,19 @@ def first_run(browser, base: str, errors: list[str]):
     return context, page
 
 
+def past_placement(browser, base: str) -> Iterator:
+    """A new phone through first-run setup with the placement step skipped, on the live page;
+    for a module's `phone` fixture (yield from). Its pages' script errors fail the module."""
+    errors: list[str] = []
+    context, page = first_run(browser, base, errors)
+    page.click("#placement-skip")
+    page.wait_for_url(f"{base}/")
+    page.close()
+    yield context
+    context.close()
+    assert errors == [], "script errors on the live page"
+
+
 @pytest.fixture(scope="module")
 def script_errors() -> list[str]:
     """Uncaught exceptions and console errors of the phone's pages (network failures aside)."""

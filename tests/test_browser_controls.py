@@ -23,7 +23,7 @@ from tests.test_browser import (  # noqa: F401 (fixtures)
     Serve,
     browser,
     clip,
-    first_run,
+    past_placement,
     screenshot,
     sync_api,
 )
@@ -44,14 +44,8 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
 
 @pytest.fixture(scope="module")
 def phone(browser, daemon: Serve) -> Iterator:  # noqa: F811
-    errors: list[str] = []
-    context, page = first_run(browser, daemon.base, errors)
-    page.click("#placement-skip")
-    page.wait_for_url(f"{daemon.base}/")
-    page.close()
-    yield context
-    context.close()
-    assert errors == [], "script errors"
+    """A logged-in phone (first-run setup done on the page, the placement step skipped)."""
+    yield from past_placement(browser, daemon.base)
 
 
 def state(page) -> dict:

@@ -25,8 +25,8 @@ from tests.test_browser import (  # noqa: F401 (fixtures)
     browser,
     clip,
     daemon,
-    first_run,
     new_phone,
+    past_placement,
     screenshot,
     sync_api,
 )
@@ -91,14 +91,7 @@ def api(page, method: str, path: str, body: object = None) -> dict:
 @pytest.fixture(scope="module")
 def phone(browser, daemon: Serve) -> Iterator:  # noqa: F811
     """A logged-in phone (first-run setup done on the page, the placement step skipped)."""
-    errors: list[str] = []
-    context, page = first_run(browser, daemon.base, errors)
-    page.click("#placement-skip")
-    page.wait_for_url(f"{daemon.base}/")
-    page.close()
-    yield context
-    context.close()
-    assert errors == [], "script errors on the live page"
+    yield from past_placement(browser, daemon.base)
 
 
 def play(page, path: Path) -> None:
